@@ -1,0 +1,1 @@
+Console.WriteLine("TODO(issue 3): control-plane benchmark");

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Runs the whole test suite: unit tests, the real driver over a unix socket on real loop devices
+# and filesystems, the EC2 simulator, and the rendered Kubernetes manifests.
+# Needs root (loop devices, mount). Prints "tests: N passed, N failed" last.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+if [ "$(id -u)" -ne 0 ]; then
+  echo "the tests attach loop devices and mount filesystems: run as root (sudo $0)" >&2
+  exit 1
+fi
+scripts/install-prerequisites.sh || exit 1
+
+results="$(pwd)/artifacts/test-results"
+rm -rf "$results"
+mkdir -p "$results"
+
+dotnet build CsiDriver.sln -c Release -nologo -clp:ErrorsOnly || { echo "tests: 0 passed, 1 failed"; exit 1; }
+
+status=0
+dotnet test CsiDriver.sln -c Release --no-build -nologo \
+  --logger "trx" --logger "console;verbosity=normal" --results-directory "$results" "$@" || status=$?
+
+passed=0; failed=0
+for trx in "$results"/*.trx; do
+  [ -f "$trx" ] || continue
+  counters=$(grep -o '<Counters [^>]*>' "$trx" | head -n 1)
+  p=$(sed -n 's/.* passed="\([0-9]*\)".*/\1/p' <<<"$counters")
+  f=$(sed -n 's/.* failed="\([0-9]*\)".*/\1/p' <<<"$counters")
+  passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0}))
+done
+if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
+  # The run failed without a failed test (a crash or an aborted test host): count it.
+  failed=1
+fi
+echo "tests: ${passed} passed, ${failed} failed"
+exit "$status"

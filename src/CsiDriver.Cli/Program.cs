@@ -1,0 +1,2 @@
+// TODO(issue 2): csictl commands.
+return 0;

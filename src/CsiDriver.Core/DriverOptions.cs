@@ -1,0 +1,94 @@
+using System.Text.RegularExpressions;
+
+namespace CsiDriver.Core;
+
+public enum DriverMode
+{
+    Controller,
+    Node,
+    All,
+}
+
+public enum BackendKind
+{
+    Local,
+    Aws,
+}
+
+public enum LogFormat
+{
+    Text,
+    Json,
+}
+
+/// <summary>Options shared by every part of the driver; validated once at startup.</summary>
+public sealed partial class DriverOptions
+{
+    public const string DefaultDriverName = "block.csi.csidriver.io";
+
+    /// <summary>unix:///path/csi.sock or a bare path.</summary>
+    public string Endpoint { get; set; } = "unix:///run/csi/csi.sock";
+
+    public DriverMode Mode { get; set; } = DriverMode.All;
+
+    public string DriverName { get; set; } = DefaultDriverName;
+
+    /// <summary>This node's id; for the local backend the host name when not given.</summary>
+    public string? NodeId { get; set; }
+
+    public BackendKind Backend { get; set; } = BackendKind.Local;
+
+    public LogFormat LogFormat { get; set; } = LogFormat.Text;
+
+    public string LogLevel { get; set; } = "Information";
+
+    /// <summary>host:port for /metrics, /healthz and /readyz; null keeps the listener off.</summary>
+    public string? MetricsAddress { get; set; }
+
+    /// <summary>Overrides the backend's max_volumes_per_node when greater than 0.</summary>
+    public long VolumeAttachLimit { get; set; }
+
+    public bool RunsController => Mode is DriverMode.Controller or DriverMode.All;
+
+    public bool RunsNode => Mode is DriverMode.Node or DriverMode.All;
+
+    /// <summary>The socket's file system path, from either endpoint form.</summary>
+    public string SocketPath => Endpoint.StartsWith("unix://", StringComparison.Ordinal)
+        ? Endpoint["unix://".Length..]
+        : Endpoint;
+
+    /// <summary>Every problem with the options, empty when they are usable.</summary>
+    public IReadOnlyList<string> Validate()
+    {
+        var errors = new List<string>();
+        if (Endpoint.Contains("://", StringComparison.Ordinal) && !Endpoint.StartsWith("unix://", StringComparison.Ordinal))
+        {
+            errors.Add($"--endpoint must be unix:///path or a path, got '{Endpoint}'");
+        }
+        else if (!Path.IsPathRooted(SocketPath))
+        {
+            errors.Add($"--endpoint must be an absolute path, got '{Endpoint}'");
+        }
+        // CSI: domain-name notation, at most 63 characters, alphanumeric at both ends.
+        if (DriverName.Length > 63 || !DriverNamePattern().IsMatch(DriverName))
+        {
+            errors.Add($"--driver-name '{DriverName}' must be at most 63 characters of [a-zA-Z0-9.-] starting and ending with an alphanumeric");
+        }
+        if (NodeId is { Length: 0 } || NodeId?.Length > 128)
+        {
+            errors.Add("--node-id must be 1 to 128 characters");
+        }
+        if (!Enum.TryParse<Microsoft.Extensions.Logging.LogLevel>(LogLevel, ignoreCase: true, out _))
+        {
+            errors.Add($"--log-level '{LogLevel}' is not one of Trace, Debug, Information, Warning, Error, Critical");
+        }
+        if (VolumeAttachLimit < 0)
+        {
+            errors.Add("--volume-attach-limit must not be negative");
+        }
+        return errors;
+    }
+
+    [GeneratedRegex("^[a-zA-Z0-9]([a-zA-Z0-9.-]*[a-zA-Z0-9])?$")]
+    private static partial Regex DriverNamePattern();
+}

@@ -1,0 +1,31 @@
+using CsiDriver.Core.Volumes;
+
+namespace CsiDriver.Core.Node;
+
+/// <summary>What NodeGetInfo reports: id, attach limit (0 = no limit), topology.</summary>
+public sealed record NodeIdentity(string NodeId, long MaxVolumesPerNode, TopologySegments Topology);
+
+/// <summary>Finds out who this node is (flags, instance metadata, the Kubernetes Node object).</summary>
+public interface INodeIdentityProvider
+{
+    Task<NodeIdentity> GetAsync(CancellationToken cancellationToken);
+}
+
+/// <summary>
+/// Finds the block device of an attached volume on this node from the publish_context the controller returned.
+/// It must verify the device really is that volume (backing file, serial) so a stale link never mounts
+/// the wrong data. Not attached (yet) → NotFound.
+/// </summary>
+public interface IDeviceFinder
+{
+    Task<string> FindDeviceAsync(string volumeId, IReadOnlyDictionary<string, string> publishContext, CancellationToken cancellationToken);
+}
+
+/// <summary>
+/// Backend-specific node work around a device after the filesystem layer is done with it,
+/// e.g. the local backend refreshing a loop device's capacity before a resize.
+/// </summary>
+public interface IDeviceCapacityRefresher
+{
+    Task RefreshAsync(string devicePath, CancellationToken cancellationToken);
+}

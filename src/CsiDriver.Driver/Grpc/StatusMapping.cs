@@ -1,0 +1,30 @@
+using CsiDriver.Core.Errors;
+using Grpc.Core;
+
+namespace CsiDriver.Driver.Grpc;
+
+/// <summary>The one place domain failure kinds become gRPC status codes.</summary>
+public static class StatusMapping
+{
+    public static StatusCode ToStatusCode(FailureKind kind) => kind switch
+    {
+        FailureKind.InvalidArgument => StatusCode.InvalidArgument,
+        FailureKind.NotFound => StatusCode.NotFound,
+        FailureKind.AlreadyExists => StatusCode.AlreadyExists,
+        FailureKind.OutOfRange => StatusCode.OutOfRange,
+        FailureKind.FailedPrecondition => StatusCode.FailedPrecondition,
+        FailureKind.ResourceExhausted => StatusCode.ResourceExhausted,
+        FailureKind.Aborted => StatusCode.Aborted,
+        FailureKind.Unavailable => StatusCode.Unavailable,
+        FailureKind.PermissionDenied => StatusCode.PermissionDenied,
+        FailureKind.Unauthenticated => StatusCode.Unauthenticated,
+        FailureKind.Unimplemented => StatusCode.Unimplemented,
+        FailureKind.DeadlineExceeded => StatusCode.DeadlineExceeded,
+        _ => StatusCode.Internal,
+    };
+
+    public static RpcException ToRpcException(StorageException ex) => new(new Status(ToStatusCode(ex.Kind), ex.Message));
+
+    /// <summary>Shorthand for INVALID_ARGUMENT with a message naming what was wrong.</summary>
+    public static RpcException Invalid(string message) => new(new Status(StatusCode.InvalidArgument, message));
+}

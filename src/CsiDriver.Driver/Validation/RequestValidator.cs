@@ -1,0 +1,48 @@
+using CsiDriver.Driver.Grpc;
+
+namespace CsiDriver.Driver.Validation;
+
+/// <summary>Checks shared by every RPC: required ids, the spec's size limits and banned characters.</summary>
+public static class RequestValidator
+{
+    /// <summary>CSI caps string fields at 128 bytes unless a field says otherwise.</summary>
+    public const int MaxStringBytes = 128;
+
+    public static string RequireId(string value, string field)
+    {
+        if (string.IsNullOrEmpty(value))
+        {
+            throw StatusMapping.Invalid($"{field} is required");
+        }
+        if (System.Text.Encoding.UTF8.GetByteCount(value) > MaxStringBytes)
+        {
+            throw StatusMapping.Invalid($"{field} is longer than {MaxStringBytes} bytes");
+        }
+        if (value.Any(IsBanned))
+        {
+            throw StatusMapping.Invalid($"{field} contains a control character");
+        }
+        return value;
+    }
+
+    public static string RequirePath(string value, string field)
+    {
+        if (string.IsNullOrEmpty(value))
+        {
+            throw StatusMapping.Invalid($"{field} is required");
+        }
+        if (!Path.IsPathRooted(value) || value.Contains('\0', StringComparison.Ordinal))
+        {
+            throw StatusMapping.Invalid($"{field} must be an absolute path, got '{value}'");
+        }
+        if (value.Split('/').Contains(".."))
+        {
+            throw StatusMapping.Invalid($"{field} must not contain '..'");
+        }
+        return value;
+    }
+
+    /// <summary>The CSI name rule: U+0000-U+0008, U+000B, U+000C, U+000E-U+001F, U+007F-U+009F are banned.</summary>
+    public static bool IsBanned(char c) =>
+        c <= '\u0008' || c == '\u000B' || c == '\u000C' || (c >= '\u000E' && c <= '\u001F') || (c >= '\u007F' && c <= '\u009F');
+}

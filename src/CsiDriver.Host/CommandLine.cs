@@ -1,0 +1,169 @@
+using System.CommandLine;
+using CsiDriver.Cloud.Aws;
+using CsiDriver.Cloud.Local;
+using CsiDriver.Core;
+
+namespace CsiDriver.Host;
+
+/// <summary>The driver's command line: every option documented in --help, bound to the options classes.</summary>
+public sealed class CommandLine
+{
+    private readonly Option<string> _endpoint = new("--endpoint")
+    {
+        Description = "CSI socket: unix:///path/csi.sock or a bare path. A stale socket file is replaced; a live one makes the driver refuse to start.",
+        DefaultValueFactory = _ => new DriverOptions().Endpoint,
+    };
+    private readonly Option<DriverMode> _mode = new("--mode")
+    {
+        Description = "Which CSI services to serve: controller, node or all.",
+        DefaultValueFactory = _ => DriverMode.All,
+    };
+    private readonly Option<string> _driverName = new("--driver-name")
+    {
+        Description = "CSI driver name reported by GetPluginInfo; must match the CSIDriver object and StorageClasses.",
+        DefaultValueFactory = _ => DriverOptions.DefaultDriverName,
+    };
+    private readonly Option<string?> _nodeId = new("--node-id")
+    {
+        Description = "This node's id (local backend default: the host name; aws default: the EC2 instance id).",
+    };
+    private readonly Option<BackendKind> _backend = new("--backend")
+    {
+        Description = "Storage backend: local (sparse files as loop devices) or aws (EBS).",
+        DefaultValueFactory = _ => BackendKind.Local,
+    };
+    private readonly Option<string> _stateDir = new("--state-dir")
+    {
+        Description = "Local backend: directory for volume files, snapshots and metadata.",
+        DefaultValueFactory = _ => new LocalBackendOptions().StateDir,
+    };
+    private readonly Option<string> _zone = new("--zone")
+    {
+        Description = "Local backend: topology zone reported for volumes and this node.",
+        DefaultValueFactory = _ => new LocalBackendOptions().Zone,
+    };
+    private readonly Option<long> _localCapacity = new("--local-capacity")
+    {
+        Description = "Local backend: total bytes volumes may use; 0 means no limit.",
+    };
+    private readonly Option<LogFormat> _logFormat = new("--log-format")
+    {
+        Description = "Log format: text or json.",
+        DefaultValueFactory = _ => LogFormat.Text,
+    };
+    private readonly Option<string> _logLevel = new("--log-level")
+    {
+        Description = "Minimum log level: Trace, Debug, Information, Warning, Error.",
+        DefaultValueFactory = _ => "Information",
+    };
+    private readonly Option<string?> _metricsAddress = new("--metrics-address")
+    {
+        Description = "host:port (or :port) serving /metrics, /healthz and /readyz over HTTP; off when not set.",
+    };
+    private readonly Option<long> _volumeAttachLimit = new("--volume-attach-limit")
+    {
+        Description = "Overrides the max volumes per node reported by NodeGetInfo; 0 keeps the backend's value.",
+    };
+    private readonly Option<string?> _region = new("--region")
+    {
+        Description = "AWS: region (default: AWS_REGION, AWS_DEFAULT_REGION, or instance metadata).",
+    };
+    private readonly Option<string?> _ec2Endpoint = new("--aws-ec2-endpoint")
+    {
+        Description = "AWS: EC2 endpoint URL override (AWS_ENDPOINT_URL_EC2 and AWS_ENDPOINT_URL also apply).",
+    };
+    private readonly Option<string?> _extraTags = new("--extra-tags")
+    {
+        Description = "AWS: tags for every volume and snapshot, as key1=value1,key2=value2.",
+    };
+    private readonly Option<string> _metadataSources = new("--metadata-sources")
+    {
+        Description = "AWS: where node metadata comes from, in order: imds,kubernetes.",
+        DefaultValueFactory = _ => "imds,kubernetes",
+    };
+    private readonly Option<string?> _instanceId = new("--instance-id") { Description = "AWS: this node's instance id, skipping metadata lookup." };
+    private readonly Option<string?> _availabilityZone = new("--availability-zone") { Description = "AWS: this node's availability zone." };
+    private readonly Option<string?> _availabilityZoneId = new("--availability-zone-id") { Description = "AWS: this node's availability zone id." };
+    private readonly Option<string?> _instanceType = new("--instance-type") { Description = "AWS: this node's instance type (for the attach limit)." };
+    private readonly Option<string?> _outpostArn = new("--outpost-arn") { Description = "AWS: the outpost this node runs on." };
+
+    public RootCommand BuildRoot(Func<DriverConfiguration, CancellationToken, Task<int>> run)
+    {
+        var root = new RootCommand("CsiDriver: a CSI driver for cloud block volumes (AWS EBS) and local loop-device volumes.")
+        {
+            _endpoint, _mode, _driverName, _nodeId, _backend, _stateDir, _zone, _localCapacity, _logFormat, _logLevel,
+            _metricsAddress, _volumeAttachLimit, _region, _ec2Endpoint, _extraTags, _metadataSources,
+            _instanceId, _availabilityZone, _availabilityZoneId, _instanceType, _outpostArn,
+        };
+        root.SetAction(async (result, cancellationToken) =>
+        {
+            DriverConfiguration configuration;
+            try
+            {
+                configuration = Bind(result);
+            }
+            catch (ArgumentException ex)
+            {
+                await Console.Error.WriteLineAsync($"csi-driver: {ex.Message}").ConfigureAwait(false);
+                return 2;
+            }
+            return await run(configuration, cancellationToken).ConfigureAwait(false);
+        });
+        return root;
+    }
+
+    public DriverConfiguration Bind(ParseResult result)
+    {
+        var driver = new DriverOptions
+        {
+            Endpoint = result.GetValue(_endpoint)!,
+            Mode = result.GetValue(_mode),
+            DriverName = result.GetValue(_driverName)!,
+            NodeId = result.GetValue(_nodeId),
+            Backend = result.GetValue(_backend),
+            LogFormat = result.GetValue(_logFormat),
+            LogLevel = result.GetValue(_logLevel)!,
+            MetricsAddress = result.GetValue(_metricsAddress),
+            VolumeAttachLimit = result.GetValue(_volumeAttachLimit),
+        };
+        var local = new LocalBackendOptions
+        {
+            StateDir = result.GetValue(_stateDir)!,
+            Zone = result.GetValue(_zone)!,
+            CapacityBytes = result.GetValue(_localCapacity),
+        };
+        var aws = new AwsBackendOptions
+        {
+            Region = result.GetValue(_region),
+            Ec2Endpoint = result.GetValue(_ec2Endpoint),
+            ExtraTags = ParseTags(result.GetValue(_extraTags)),
+            MetadataSources = result.GetValue(_metadataSources)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
+            InstanceId = result.GetValue(_instanceId),
+            AvailabilityZone = result.GetValue(_availabilityZone),
+            AvailabilityZoneId = result.GetValue(_availabilityZoneId),
+            InstanceType = result.GetValue(_instanceType),
+            OutpostArn = result.GetValue(_outpostArn),
+        };
+        return new DriverConfiguration(driver, local, aws);
+    }
+
+    /// <summary>Parses key1=value1,key2=value2; a pair without '=' is an error.</summary>
+    public static IReadOnlyDictionary<string, string> ParseTags(string? text)
+    {
+        var tags = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            return tags;
+        }
+        foreach (var pair in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var equals = pair.IndexOf('=', StringComparison.Ordinal);
+            if (equals <= 0)
+            {
+                throw new ArgumentException($"--extra-tags: '{pair}' is not key=value");
+            }
+            tags[pair[..equals]] = pair[(equals + 1)..];
+        }
+        return tags;
+    }
+}

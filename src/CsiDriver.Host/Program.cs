@@ -1,0 +1,19 @@
+using CsiDriver.Host;
+
+var commandLine = new CommandLine();
+var root = commandLine.BuildRoot(static async (configuration, cancellationToken) =>
+{
+    Microsoft.AspNetCore.Builder.WebApplication app;
+    try
+    {
+        app = DriverHost.Build(configuration);
+    }
+    catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or NotSupportedException)
+    {
+        await Console.Error.WriteLineAsync($"csi-driver: {ex.Message}").ConfigureAwait(false);
+        return 2;
+    }
+    await app.RunAsync().ConfigureAwait(false);
+    return 0;
+});
+return await root.Parse(args).InvokeAsync().ConfigureAwait(false);

@@ -1,0 +1,72 @@
+using Csi.V1;
+using CsiDriver.Cli;
+using CsiDriver.Cloud.Aws;
+using CsiDriver.Cloud.Local;
+using CsiDriver.Core;
+using CsiDriver.Host;
+using Grpc.Net.Client;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Logging;
+
+namespace CsiDriver.Testing;
+
+/// <summary>
+/// The real driver, in this process, serving on a real unix socket under a test directory,
+/// with gRPC clients connected through that socket.
+/// </summary>
+public sealed class RunningDriver : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private readonly GrpcChannel _channel;
+
+    private RunningDriver(WebApplication app, DriverConfiguration configuration)
+    {
+        _app = app;
+        Configuration = configuration;
+        _channel = UnixSocketChannel.Create(configuration.Driver.Endpoint);
+        Identity = new Identity.IdentityClient(_channel);
+        Controller = new Controller.ControllerClient(_channel);
+        Node = new Node.NodeClient(_channel);
+    }
+
+    public DriverConfiguration Configuration { get; }
+
+    public IServiceProvider Services => _app.Services;
+
+    public Identity.IdentityClient Identity { get; }
+
+    public Controller.ControllerClient Controller { get; }
+
+    public Node.NodeClient Node { get; }
+
+    /// <summary>Default configuration for a local-backend driver rooted in the test directory.</summary>
+    public static DriverConfiguration LocalConfiguration(TestDirectory directory, DriverMode mode = DriverMode.All, string nodeId = "test-node") =>
+        new(
+            new DriverOptions
+            {
+                Endpoint = "unix://" + directory.Path("csi.sock"),
+                Mode = mode,
+                NodeId = nodeId,
+                Backend = BackendKind.Local,
+                LogLevel = "Warning",
+            },
+            new LocalBackendOptions { StateDir = directory.Path("state") },
+            new AwsBackendOptions());
+
+    public static Task<RunningDriver> StartLocalAsync(TestDirectory directory, DriverMode mode = DriverMode.All) =>
+        StartAsync(LocalConfiguration(directory, mode));
+
+    public static async Task<RunningDriver> StartAsync(DriverConfiguration configuration, Action<ILoggingBuilder>? configureLogging = null)
+    {
+        var app = DriverHost.Build(configuration, configureLogging);
+        await app.StartAsync().ConfigureAwait(false);
+        return new RunningDriver(app, configuration);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _channel.Dispose();
+        await _app.StopAsync().ConfigureAwait(false);
+        await _app.DisposeAsync().ConfigureAwait(false);
+    }
+}
