@@ -20,12 +20,3 @@ public interface IDeviceFinder
 {
     Task<string> FindDeviceAsync(string volumeId, IReadOnlyDictionary<string, string> publishContext, CancellationToken cancellationToken);
 }
-
-/// <summary>
-/// Backend-specific node work around a device after the filesystem layer is done with it,
-/// e.g. the local backend refreshing a loop device's capacity before a resize.
-/// </summary>
-public interface IDeviceCapacityRefresher
-{
-    Task RefreshAsync(string devicePath, CancellationToken cancellationToken);
-}
