@@ -25,7 +25,10 @@ public sealed record DriverConfiguration(DriverOptions Driver, LocalBackendOptio
 /// <summary>Builds the driver's web application: CSI services on the unix socket, backend, node OS layer.</summary>
 public static class DriverHost
 {
-    public static WebApplication Build(DriverConfiguration configuration, Action<ILoggingBuilder>? configureLogging = null)
+    public static WebApplication Build(
+        DriverConfiguration configuration,
+        Action<ILoggingBuilder>? configureLogging = null,
+        Action<IServiceCollection>? configureServices = null)
     {
         var errors = configuration.Validate();
         if (errors.Count > 0)
@@ -58,6 +61,9 @@ public static class DriverHost
                 builder.Services.AddAwsBackend(configuration.Aws, options);
                 break;
         }
+
+        // Tests replace services here (a fake provider, a test device finder); the last registration wins.
+        configureServices?.Invoke(builder.Services);
 
         var app = builder.Build();
         app.MapCsiServices(options);
