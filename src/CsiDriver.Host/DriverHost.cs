@@ -67,6 +67,10 @@ public static class DriverHost
 
         var app = builder.Build();
         app.MapCsiServices(options);
+        app.Lifetime.ApplicationStarted.Register(() => app.Logger.LogInformation(
+            "csi-driver {Version} serving {DriverName} on {Endpoint}: mode {Mode}, backend {Backend}, node {NodeId}",
+            typeof(DriverHost).Assembly.GetName().Version, options.DriverName, options.Endpoint, options.Mode, options.Backend,
+            options.NodeId ?? "(backend default)"));
         app.Lifetime.ApplicationStopped.Register(() => TryDelete(options.SocketPath));
         return app;
     }
