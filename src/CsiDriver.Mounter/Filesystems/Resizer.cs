@@ -33,7 +33,11 @@ public sealed class Resizer(ICommandRunner runner, IFilesystemProbe probe, ILogg
         if (!result.Succeeded)
         {
             var detail = (string.IsNullOrWhiteSpace(result.StandardError) ? result.StandardOutput : result.StandardError).Trim();
-            throw StorageException.Internal($"{command} on {device} failed (exit {result.ExitCode}): {detail}");
+            // The kernel refuses an online ext grow without CAP_SYS_RESOURCE; say so instead of a bare EPERM.
+            var hint = command == "resize2fs" && detail.Contains("Permission denied", StringComparison.Ordinal)
+                ? " (online ext resize needs CAP_SYS_RESOURCE: run the node plugin privileged)"
+                : string.Empty;
+            throw StorageException.Internal($"{command} on {device} failed (exit {result.ExitCode}): {detail}{hint}");
         }
         logger.LogInformation("Grew the {FsType} filesystem on {Device} at {MountPoint} in {ElapsedMs} ms", content.Type, device, mountPoint,
             (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds);

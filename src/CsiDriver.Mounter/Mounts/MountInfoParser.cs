@@ -27,9 +27,13 @@ public static class MountInfoParser
     public static MountEntry? TryParseLine(string line)
     {
         var fields = line.Split(' ');
+        if (fields.Length < 10)
+        {
+            return null;
+        }
         // Optional fields (shared:N, master:N, ...) come between the 6th field and the "-" separator.
         var separator = Array.IndexOf(fields, "-", 6);
-        if (fields.Length < 10 || separator < 0 || fields.Length < separator + 3)
+        if (separator < 0 || fields.Length < separator + 3)
         {
             return null;
         }
