@@ -71,6 +71,9 @@ internal sealed class VolumePublisher(
         }
 
         var created = targets.EnsureFile(request.TargetPath, "target_path");
+        // A read-only bind of a device node does not stop writes through it (the kernel checks only regular files
+        // against the mount's ro flag); the container runtime enforces read-only devices with the device cgroup.
+        // Marking the whole device read-only (blockdev --setro) would also break a read-write publish of it.
         await BindAsync(device, request, created).ConfigureAwait(false);
     }
 

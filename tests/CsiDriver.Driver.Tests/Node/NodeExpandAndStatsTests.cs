@@ -1,8 +1,11 @@
 using Csi.V1;
 using CsiDriver.Driver.Tests.Node.Support;
+using CsiDriver.Mounter.Devices;
 using CsiDriver.Mounter.Filesystems;
+using CsiDriver.Mounter.Mounts;
 using CsiDriver.Testing;
 using Grpc.Core;
+using Microsoft.Extensions.DependencyInjection;
 using static CsiDriver.Driver.Tests.Node.Support.NodeRequests;
 
 namespace CsiDriver.Driver.Tests.Node;
@@ -171,6 +174,24 @@ public sealed class NodeExpandAndStatsTests
     }
 
     [Fact]
+    public async Task The_condition_turns_abnormal_when_a_mounts_source_device_is_gone()
+    {
+        // A loop device cannot vanish while mounted (detach waits for the last user), so the mount table is told
+        // that a directory is mounted from a device the kernel does not have, as after a cloud disk was yanked.
+        using var dir = new TestDirectory("cond");
+        var path = Directory.CreateDirectory(dir.Path("mounted")).FullName;
+        var vanished = new DeviceNumber(4095, 4095);
+        await using var driver = await NodeTestDriver.StartAsync(dir, new TestDeviceFinder(), configureServices: services =>
+            services.AddSingleton<IMountTable>(new MountTableWithVanishedDevice(new ProcMountTable(new PathInspector()), path, vanished)));
+
+        var stats = await driver.Node.NodeGetVolumeStatsAsync(new NodeGetVolumeStatsRequest { VolumeId = "vol-yanked", VolumePath = path });
+
+        Assert.True(stats.VolumeCondition.Abnormal);
+        Assert.Contains("/dev/vanished (4095:4095)", stats.VolumeCondition.Message, StringComparison.Ordinal);
+        Assert.Empty(stats.Usage);
+    }
+
+    [Fact]
     public async Task Node_info_and_capabilities_describe_this_node()
     {
         using var dir = new TestDirectory("info");
@@ -204,5 +225,14 @@ public sealed class NodeExpandAndStatsTests
         var info = await driver.Node.NodeGetInfoAsync(new NodeGetInfoRequest());
 
         Assert.Equal(5, info.MaxVolumesPerNode);
+    }
+
+    private sealed class MountTableWithVanishedDevice(IMountTable real, string path, DeviceNumber device) : IMountTable
+    {
+        public IReadOnlyList<MountEntry> ReadAll() => real.ReadAll();
+
+        public MountEntry? FindByMountPoint(string mountPoint) => mountPoint == path
+            ? new MountEntry(99999, 1, device, "/", path, ["rw"], "ext4", "/dev/vanished", ["rw"])
+            : real.FindByMountPoint(mountPoint);
     }
 }

@@ -152,8 +152,16 @@ public sealed class NodeLifecycleTests
         // Block volumes are never formatted.
         Assert.Equal(2, Shell.TryRun("blkid", "-p", loop.Device).ExitCode);
 
+        // Read-only is a read-only bind; the container runtime enforces it for devices (device cgroup "r").
+        var readOnlyTarget = dir.Path("publish", "ro-pod");
+        await driver.Node.NodePublishVolumeAsync(Publish("vol-b", loop.Device, staging, readOnlyTarget, capability, readOnly: true));
+        Assert.True(Mounts.FindByMountPoint(readOnlyTarget)?.IsReadOnly);
+        Assert.Equal(info.Rdev, Paths.Inspect(readOnlyTarget).Rdev);
+
+        await driver.Node.NodeUnpublishVolumeAsync(Unpublish("vol-b", readOnlyTarget));
         await driver.Node.NodeUnpublishVolumeAsync(Unpublish("vol-b", target));
         Assert.False(Path.Exists(target));
+        Assert.False(Path.Exists(readOnlyTarget));
         Assert.Null(Mounts.FindByMountPoint(target));
         await driver.Node.NodeUnstageVolumeAsync(Unstage("vol-b", staging));
     }

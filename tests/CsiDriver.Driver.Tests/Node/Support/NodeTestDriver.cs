@@ -41,7 +41,8 @@ public sealed class TestNodeIdentity : INodeIdentityProvider
 /// <summary>The real driver in node mode on a unix socket, with the test device finder and identity.</summary>
 public static class NodeTestDriver
 {
-    public static Task<RunningDriver> StartAsync(TestDirectory dir, TestDeviceFinder finder, long volumeAttachLimit = 0)
+    public static Task<RunningDriver> StartAsync(
+        TestDirectory dir, TestDeviceFinder finder, long volumeAttachLimit = 0, Action<IServiceCollection>? configureServices = null)
     {
         var configuration = RunningDriver.LocalConfiguration(dir, DriverMode.Node);
         configuration.Driver.VolumeAttachLimit = volumeAttachLimit;
@@ -49,6 +50,7 @@ public static class NodeTestDriver
         {
             services.AddSingleton<IDeviceFinder>(finder);
             services.AddSingleton<INodeIdentityProvider, TestNodeIdentity>();
+            configureServices?.Invoke(services);
         });
     }
 }
