@@ -35,10 +35,10 @@ RUN apt-get update \
 COPY --from=build /app /app
 WORKDIR /app
 
-# The driver listens on a unix socket and --metrics-address only; no default HTTP port.
-ENV ASPNETCORE_HTTP_PORTS= \
-    ASPNETCORE_URLS= \
-    # Workstation GC: a small, steady memory footprint under the pods' 256Mi limits.
+# The driver listens on its unix socket and --metrics-address only: no default HTTP port.
+# Workstation GC: a small, steady memory footprint under the pods' 256Mi limits.
+ENV ASPNETCORE_HTTP_PORTS="" \
+    ASPNETCORE_URLS="" \
     DOTNET_gcServer=0
 
 # Non-root by default (the image's "app" user, uid 1654): right for the aws controller. The node
