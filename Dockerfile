@@ -22,7 +22,6 @@ LABEL org.opencontainers.image.title="csi-driver" \
       org.opencontainers.image.description="CsiDriver: Kubernetes CSI driver for AWS EBS and local loop-device block volumes" \
       org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.revision="${REVISION}" \
-      org.opencontainers.image.licenses="Apache-2.0" \
       org.opencontainers.image.base.name="mcr.microsoft.com/dotnet/aspnet:10.0"
 
 # Node tools: e2fsprogs (mkfs.ext4, resize2fs, e2fsck), xfsprogs (mkfs.xfs, xfs_growfs),
@@ -30,7 +29,10 @@ LABEL org.opencontainers.image.title="csi-driver" \
 # nvme-cli (EBS NVMe device identification on Nitro instances).
 RUN apt-get update \
  && apt-get install -y --no-install-recommends e2fsprogs xfsprogs util-linux mount nvme-cli \
- && rm -rf /var/lib/apt/lists/*
+ && rm -rf /var/lib/apt/lists/* \
+ && for tool in mkfs.ext4 resize2fs e2fsck mkfs.xfs xfs_growfs blkid lsblk blockdev findmnt mount umount losetup nvme; do \
+      command -v "$tool" >/dev/null || { echo "missing $tool" >&2; exit 1; }; \
+    done
 
 COPY --from=build /app /app
 WORKDIR /app
