@@ -79,8 +79,9 @@ internal sealed class VolumePublisher(
 
     public async Task UnpublishAsync(string volumeId, string targetPath, CancellationToken cancellationToken)
     {
-        if (mounts.FindByMountPoint(targetPath) is not null)
+        if (mounts.FindByMountPoint(targetPath) is { } mount)
         {
+            targets.EnsureDriverMount(mount, targetPath, "target_path");
             await mounter.UnmountAsync(targetPath, cancellationToken).ConfigureAwait(false);
             if (mounts.FindByMountPoint(targetPath) is { } still)
             {

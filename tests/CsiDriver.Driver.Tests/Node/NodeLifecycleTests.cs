@@ -221,6 +221,27 @@ public sealed class NodeLifecycleTests
     }
 
     [Fact]
+    public async Task A_mount_the_driver_never_makes_is_not_unmounted()
+    {
+        using var dir = new TestDirectory("foreign");
+        var finder = new TestDeviceFinder();
+        await using var driver = await NodeTestDriver.StartAsync(dir, finder);
+        var foreign = Directory.CreateDirectory(dir.Path("tmpfs")).FullName;
+        Shell.Run("mount", "-t", "tmpfs", "-o", "size=1m", "csi-test-tmpfs", foreign);
+        await File.WriteAllTextAsync(Path.Combine(foreign, "keep.txt"), "keep");
+
+        var unpublish = await Assert.ThrowsAsync<RpcException>(() => driver.Node.NodeUnpublishVolumeAsync(Unpublish("vol-f", foreign)).ResponseAsync);
+        var unstage = await Assert.ThrowsAsync<RpcException>(() => driver.Node.NodeUnstageVolumeAsync(Unstage("vol-f", foreign)).ResponseAsync);
+        var root = await Assert.ThrowsAsync<RpcException>(() => driver.Node.NodeUnpublishVolumeAsync(Unpublish("vol-f", "/")).ResponseAsync);
+
+        Assert.Equal(StatusCode.FailedPrecondition, unpublish.StatusCode);
+        Assert.Equal(StatusCode.FailedPrecondition, unstage.StatusCode);
+        Assert.Equal(StatusCode.FailedPrecondition, root.StatusCode);
+        Assert.Equal("tmpfs", Mounts.FindByMountPoint(foreign)?.FsType);
+        Assert.Equal("keep", await File.ReadAllTextAsync(Path.Combine(foreign, "keep.txt")));
+    }
+
+    [Fact]
     public async Task Staging_a_volume_holding_a_partition_table_is_refused_and_nothing_is_written()
     {
         using var dir = new TestDirectory("refuse");
