@@ -46,7 +46,8 @@ internal sealed class VolumePublisher(
             {
                 throw StorageException.AlreadyExists($"target_path {request.TargetPath} already has {existing.Source} mounted, not volume {request.VolumeId}");
             }
-            EnsureSameAccess(request, existing);
+            // A bind of a read-only staging mount is read-only whatever was asked, so that is what a repeat finds.
+            EnsureSameAccess(request with { ReadOnly = request.ReadOnly || staging.IsReadOnly }, existing);
             return;
         }
 

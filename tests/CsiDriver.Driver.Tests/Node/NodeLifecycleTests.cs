@@ -78,6 +78,46 @@ public sealed class NodeLifecycleTests
     }
 
     [Fact]
+    public async Task A_failed_mount_leaves_no_mount_and_removes_the_staging_directory_it_created()
+    {
+        using var dir = new TestDirectory("fail");
+        var finder = new TestDeviceFinder();
+        await using var driver = await NodeTestDriver.StartAsync(dir, finder);
+        var loop = LoopDevice.Create(dir, 64 * LoopDevice.MiB);
+        var staging = dir.Path("not-yet");
+
+        var error = await Assert.ThrowsAsync<RpcException>(
+            () => driver.Node.NodeStageVolumeAsync(Stage("vol-bad", loop.Device, staging, Mount("ext4", flags: "no-such-option"))).ResponseAsync);
+
+        Assert.Equal(StatusCode.Internal, error.StatusCode);
+        Assert.Contains("cannot mount", error.Status.Detail, StringComparison.Ordinal);
+        Assert.False(Path.Exists(staging));
+        // The filesystem made on the way is kept and mounted as it is on the retry.
+        await driver.Node.NodeStageVolumeAsync(Stage("vol-bad", loop.Device, staging, Mount("ext4")));
+        Assert.Equal("ext4", Mounts.FindByMountPoint(staging)?.FsType);
+    }
+
+    [Fact]
+    public async Task Publishing_from_a_read_only_staging_mount_is_read_only_and_repeatable()
+    {
+        using var dir = new TestDirectory("ro");
+        var finder = new TestDeviceFinder();
+        await using var driver = await NodeTestDriver.StartAsync(dir, finder);
+        var loop = LoopDevice.Create(dir, 64 * LoopDevice.MiB);
+        Shell.Run("mkfs.ext4", "-q", loop.Device);
+        var staging = Directory.CreateDirectory(dir.Path("staging")).FullName;
+        var target = dir.Path("target");
+        var capability = Mount("ext4", flags: "ro");
+
+        await driver.Node.NodeStageVolumeAsync(Stage("vol-sro", loop.Device, staging, capability));
+        await driver.Node.NodePublishVolumeAsync(Publish("vol-sro", loop.Device, staging, target, capability));
+        await driver.Node.NodePublishVolumeAsync(Publish("vol-sro", loop.Device, staging, target, capability));
+
+        Assert.True(Mounts.FindByMountPoint(staging)?.IsReadOnly);
+        Assert.True(Mounts.FindByMountPoint(target)?.IsReadOnly);
+    }
+
+    [Fact]
     public async Task A_read_only_publish_refuses_writes_with_erofs_while_the_staging_mount_stays_writable()
     {
         using var dir = new TestDirectory("ro");
