@@ -54,6 +54,30 @@ public sealed class NodeLifecycleTests
     }
 
     [Fact]
+    public async Task Two_xfs_volumes_with_the_same_uuid_mount_side_by_side_as_a_snapshot_restore_needs()
+    {
+        using var dir = new TestDirectory("clone");
+        var finder = new TestDeviceFinder();
+        await using var driver = await NodeTestDriver.StartAsync(dir, finder);
+        var source = LoopDevice.Create(dir, Size, "source.img");
+        Shell.Run("mkfs.xfs", "-q", source.Device);
+        // A restored snapshot is a block-for-block copy, UUID included.
+        Shell.Run("cp", "--sparse=always", source.BackingFile, dir.Path("clone.img"));
+        var clone = Shell.Run("losetup", "--find", "--show", dir.Path("clone.img")).Trim();
+        var stagingA = Directory.CreateDirectory(dir.Path("a")).FullName;
+        var stagingB = Directory.CreateDirectory(dir.Path("b")).FullName;
+
+        await driver.Node.NodeStageVolumeAsync(Stage("vol-src", source.Device, stagingA, Mount("xfs")));
+        await driver.Node.NodeStageVolumeAsync(Stage("vol-clone", clone, stagingB, Mount("xfs")));
+
+        Assert.Equal(
+            Shell.Run("blkid", "-p", "-s", "UUID", "-o", "value", source.Device),
+            Shell.Run("blkid", "-p", "-s", "UUID", "-o", "value", clone));
+        Assert.Contains("nouuid", Mounts.FindByMountPoint(stagingB)!.SuperOptions);
+        Assert.Equal("xfs", Mounts.FindByMountPoint(stagingA)?.FsType);
+    }
+
+    [Fact]
     public async Task Mount_flags_reach_the_staging_mount_and_the_publish_bind()
     {
         using var dir = new TestDirectory("flags");
