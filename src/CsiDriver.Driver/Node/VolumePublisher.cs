@@ -46,7 +46,8 @@ internal sealed class VolumePublisher(
             {
                 throw StorageException.AlreadyExists($"target_path {request.TargetPath} already has {existing.Source} mounted, not volume {request.VolumeId}");
             }
-            EnsureSameAccess(request, existing);
+            // A bind of a read-only staging mount is read-only whatever was asked, so that is what a repeat finds.
+            EnsureSameAccess(request with { ReadOnly = request.ReadOnly || staging.IsReadOnly }, existing);
             return;
         }
 
@@ -79,8 +80,9 @@ internal sealed class VolumePublisher(
 
     public async Task UnpublishAsync(string volumeId, string targetPath, CancellationToken cancellationToken)
     {
-        if (mounts.FindByMountPoint(targetPath) is not null)
+        if (mounts.FindByMountPoint(targetPath) is { } mount)
         {
+            targets.EnsureDriverMount(mount, targetPath, "target_path");
             await mounter.UnmountAsync(targetPath, cancellationToken).ConfigureAwait(false);
             if (mounts.FindByMountPoint(targetPath) is { } still)
             {

@@ -71,11 +71,12 @@ internal sealed class VolumeStager(
     public async Task UnstageAsync(string volumeId, string stagingPath, CancellationToken cancellationToken)
     {
         // Not a mount point (or gone): nothing of ours is there, so there is nothing to undo.
-        if (mounts.FindByMountPoint(stagingPath) is null)
+        if (mounts.FindByMountPoint(stagingPath) is not { } mount)
         {
             logger.LogDebug("Volume {VolumeId} is not staged at {StagingPath}", volumeId, stagingPath);
             return;
         }
+        targets.EnsureDriverMount(mount, stagingPath, "staging_target_path");
         await mounter.UnmountAsync(stagingPath, cancellationToken).ConfigureAwait(false);
         if (mounts.FindByMountPoint(stagingPath) is { } still)
         {

@@ -30,7 +30,7 @@ public sealed record DeviceContent(DeviceContentKind Kind, string Type)
         DeviceContentKind.Filesystem => $"a {Type} filesystem",
         DeviceContentKind.PartitionTable => $"a {Type} partition table",
         DeviceContentKind.OtherSignature => $"a {Type} signature",
-        _ => "data without a known signature",
+        _ => "data without a known signature (its first or last MiB is not zeros)",
     };
 }
 

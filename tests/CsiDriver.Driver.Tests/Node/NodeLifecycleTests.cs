@@ -54,6 +54,30 @@ public sealed class NodeLifecycleTests
     }
 
     [Fact]
+    public async Task Two_xfs_volumes_with_the_same_uuid_mount_side_by_side_as_a_snapshot_restore_needs()
+    {
+        using var dir = new TestDirectory("clone");
+        var finder = new TestDeviceFinder();
+        await using var driver = await NodeTestDriver.StartAsync(dir, finder);
+        var source = LoopDevice.Create(dir, Size, "source.img");
+        Shell.Run("mkfs.xfs", "-q", source.Device);
+        // A restored snapshot is a block-for-block copy, UUID included.
+        Shell.Run("cp", "--sparse=always", source.BackingFile, dir.Path("clone.img"));
+        var clone = Shell.Run("losetup", "--find", "--show", dir.Path("clone.img")).Trim();
+        var stagingA = Directory.CreateDirectory(dir.Path("a")).FullName;
+        var stagingB = Directory.CreateDirectory(dir.Path("b")).FullName;
+
+        await driver.Node.NodeStageVolumeAsync(Stage("vol-src", source.Device, stagingA, Mount("xfs")));
+        await driver.Node.NodeStageVolumeAsync(Stage("vol-clone", clone, stagingB, Mount("xfs")));
+
+        Assert.Equal(
+            Shell.Run("blkid", "-p", "-s", "UUID", "-o", "value", source.Device),
+            Shell.Run("blkid", "-p", "-s", "UUID", "-o", "value", clone));
+        Assert.Contains("nouuid", Mounts.FindByMountPoint(stagingB)!.SuperOptions);
+        Assert.Equal("xfs", Mounts.FindByMountPoint(stagingA)?.FsType);
+    }
+
+    [Fact]
     public async Task Mount_flags_reach_the_staging_mount_and_the_publish_bind()
     {
         using var dir = new TestDirectory("flags");
@@ -75,6 +99,46 @@ public sealed class NodeLifecycleTests
         Assert.Contains("nodev", staged.MountOptions);
         Assert.Contains("noatime", published.MountOptions);
         Assert.False(published.IsReadOnly);
+    }
+
+    [Fact]
+    public async Task A_failed_mount_leaves_no_mount_and_removes_the_staging_directory_it_created()
+    {
+        using var dir = new TestDirectory("fail");
+        var finder = new TestDeviceFinder();
+        await using var driver = await NodeTestDriver.StartAsync(dir, finder);
+        var loop = LoopDevice.Create(dir, 64 * LoopDevice.MiB);
+        var staging = dir.Path("not-yet");
+
+        var error = await Assert.ThrowsAsync<RpcException>(
+            () => driver.Node.NodeStageVolumeAsync(Stage("vol-bad", loop.Device, staging, Mount("ext4", flags: "no-such-option"))).ResponseAsync);
+
+        Assert.Equal(StatusCode.Internal, error.StatusCode);
+        Assert.Contains("cannot mount", error.Status.Detail, StringComparison.Ordinal);
+        Assert.False(Path.Exists(staging));
+        // The filesystem made on the way is kept and mounted as it is on the retry.
+        await driver.Node.NodeStageVolumeAsync(Stage("vol-bad", loop.Device, staging, Mount("ext4")));
+        Assert.Equal("ext4", Mounts.FindByMountPoint(staging)?.FsType);
+    }
+
+    [Fact]
+    public async Task Publishing_from_a_read_only_staging_mount_is_read_only_and_repeatable()
+    {
+        using var dir = new TestDirectory("ro");
+        var finder = new TestDeviceFinder();
+        await using var driver = await NodeTestDriver.StartAsync(dir, finder);
+        var loop = LoopDevice.Create(dir, 64 * LoopDevice.MiB);
+        Shell.Run("mkfs.ext4", "-q", loop.Device);
+        var staging = Directory.CreateDirectory(dir.Path("staging")).FullName;
+        var target = dir.Path("target");
+        var capability = Mount("ext4", flags: "ro");
+
+        await driver.Node.NodeStageVolumeAsync(Stage("vol-sro", loop.Device, staging, capability));
+        await driver.Node.NodePublishVolumeAsync(Publish("vol-sro", loop.Device, staging, target, capability));
+        await driver.Node.NodePublishVolumeAsync(Publish("vol-sro", loop.Device, staging, target, capability));
+
+        Assert.True(Mounts.FindByMountPoint(staging)?.IsReadOnly);
+        Assert.True(Mounts.FindByMountPoint(target)?.IsReadOnly);
     }
 
     [Fact]
@@ -218,6 +282,27 @@ public sealed class NodeLifecycleTests
         await driver.Node.NodeUnpublishVolumeAsync(Unpublish("vol-x", dir.Path("never-existed")));
 
         Assert.Equal("mine", await File.ReadAllTextAsync(Path.Combine(notMounted, "precious.txt")));
+    }
+
+    [Fact]
+    public async Task A_mount_the_driver_never_makes_is_not_unmounted()
+    {
+        using var dir = new TestDirectory("foreign");
+        var finder = new TestDeviceFinder();
+        await using var driver = await NodeTestDriver.StartAsync(dir, finder);
+        var foreign = Directory.CreateDirectory(dir.Path("tmpfs")).FullName;
+        Shell.Run("mount", "-t", "tmpfs", "-o", "size=1m", "csi-test-tmpfs", foreign);
+        await File.WriteAllTextAsync(Path.Combine(foreign, "keep.txt"), "keep");
+
+        var unpublish = await Assert.ThrowsAsync<RpcException>(() => driver.Node.NodeUnpublishVolumeAsync(Unpublish("vol-f", foreign)).ResponseAsync);
+        var unstage = await Assert.ThrowsAsync<RpcException>(() => driver.Node.NodeUnstageVolumeAsync(Unstage("vol-f", foreign)).ResponseAsync);
+        var root = await Assert.ThrowsAsync<RpcException>(() => driver.Node.NodeUnpublishVolumeAsync(Unpublish("vol-f", "/")).ResponseAsync);
+
+        Assert.Equal(StatusCode.FailedPrecondition, unpublish.StatusCode);
+        Assert.Equal(StatusCode.FailedPrecondition, unstage.StatusCode);
+        Assert.Equal(StatusCode.FailedPrecondition, root.StatusCode);
+        Assert.Equal("tmpfs", Mounts.FindByMountPoint(foreign)?.FsType);
+        Assert.Equal("keep", await File.ReadAllTextAsync(Path.Combine(foreign, "keep.txt")));
     }
 
     [Fact]
