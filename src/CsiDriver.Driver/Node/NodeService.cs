@@ -47,7 +47,7 @@ public sealed class NodeService : Csi.V1.Node.NodeBase
         _locks = locks;
         _options = options;
         var targets = new NodeTargets(paths, logger);
-        _stager = new VolumeStager(deviceFinder, mounts, mounter, probe, formatter, devices, targets, logger);
+        _stager = new VolumeStager(deviceFinder, mounts, mounter, probe, formatter, resizer, devices, targets, logger);
         _publisher = new VolumePublisher(deviceFinder, mounts, mounter, devices, paths, targets, logger);
         _expander = new VolumeExpander(mounts, resizer, devices, paths);
         _statsReader = new VolumeStatsReader(mounts, devices, paths, stats);

@@ -34,6 +34,7 @@ internal sealed class VolumeStager(
     IMounter mounter,
     IFilesystemProbe probe,
     IFormatter formatter,
+    IResizer resizer,
     IBlockDevices devices,
     NodeTargets targets,
     ILogger logger)
@@ -54,9 +55,21 @@ internal sealed class VolumeStager(
         try
         {
             var fsType = await PrepareFilesystemAsync(request, device, cancellationToken).ConfigureAwait(false);
+            // A filesystem smaller than its device (restored into a larger volume, or expanded while unstaged) is
+            // grown here, as the CO will not call NodeExpandVolume for it: ext before mounting (offline),
+            // xfs after (xfs grows only mounted; a no-op when it already fills the device).
+            var isExt = fsType is "ext4" or "ext3";
+            if (isExt)
+            {
+                await resizer.GrowExtUnmountedAsync(device, devices.GetSizeBytes(deviceNumber), CancellationToken.None).ConfigureAwait(false);
+            }
             // From here on the work is not cancelled: a mount is quick and must not be left half-done.
             await mounter.MountAsync(device, request.StagingPath, fsType, MountOptions(fsType, request.MountFlags), CancellationToken.None)
                 .ConfigureAwait(false);
+            if (fsType == "xfs")
+            {
+                await GrowMountedXfsAsync(request, device).ConfigureAwait(false);
+            }
         }
         catch
         {
@@ -83,6 +96,19 @@ internal sealed class VolumeStager(
             throw StorageException.Internal($"{stagingPath} is still a mount point ({still.Source}) after unmounting it once; mounts are stacked there");
         }
         // The CO created the staging directory (CSI spec), so it stays.
+    }
+
+    /// <summary>The volume is mounted and usable either way; a failed grow is logged, and NodeExpandVolume can retry it.</summary>
+    private async Task GrowMountedXfsAsync(StageRequest request, string device)
+    {
+        try
+        {
+            await resizer.ResizeAsync(device, request.StagingPath, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (StorageException ex)
+        {
+            logger.LogWarning("Volume {VolumeId} is staged but its xfs filesystem could not grow to its device: {Error}", request.VolumeId, ex.Message);
+        }
     }
 
     private static void EnsureSameStaging(StageRequest request, string device, DeviceNumber deviceNumber, MountEntry existing)

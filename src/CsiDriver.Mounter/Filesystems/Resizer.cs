@@ -10,6 +10,13 @@ public interface IResizer
 {
     /// <summary>Grows the filesystem on device (mounted at mountPoint) to the device's size; a no-op when it already fills it.</summary>
     Task ResizeAsync(string device, string mountPoint, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Grows an unmounted ext2/3/4 filesystem that is smaller than its device (a volume restored into a larger
+    /// one, or grown while unstaged): e2fsck -f -p, then resize2fs. Returns false when it already fills the device.
+    /// An offline grow needs no CAP_SYS_RESOURCE, unlike an online one.
+    /// </summary>
+    Task<bool> GrowExtUnmountedAsync(string device, long deviceBytes, CancellationToken cancellationToken);
 }
 
 /// <summary>resize2fs for ext2/3/4 (takes the device), xfs_growfs for xfs (takes a mount point); both grow online.</summary>
@@ -41,5 +48,59 @@ public sealed class Resizer(ICommandRunner runner, IFilesystemProbe probe, ILogg
         }
         logger.LogInformation("Grew the {FsType} filesystem on {Device} at {MountPoint} in {ElapsedMs} ms", content.Type, device, mountPoint,
             (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+    }
+
+    public async Task<bool> GrowExtUnmountedAsync(string device, long deviceBytes, CancellationToken cancellationToken)
+    {
+        var filesystemBytes = await ExtSizeBytesAsync(device, cancellationToken).ConfigureAwait(false);
+        // Less than one MiB of slack is alignment, not growth.
+        if (filesystemBytes + (1 << 20) > deviceBytes)
+        {
+            return false;
+        }
+        var started = Stopwatch.GetTimestamp();
+        // resize2fs wants a freshly checked filesystem; -p repairs only what is safe without asking.
+        var check = await runner.RunAsync("e2fsck", ["-f", "-p", "--", device], cancellationToken).ConfigureAwait(false);
+        if (check.ExitCode > 1)
+        {
+            throw StorageException.FailedPrecondition(
+                $"e2fsck found problems on {device} (exit {check.ExitCode}) it will not fix unattended; not growing it: {check.StandardOutput.Trim()}");
+        }
+        var result = await runner.RunAsync("resize2fs", ["--", device], cancellationToken).ConfigureAwait(false);
+        if (!result.Succeeded)
+        {
+            throw StorageException.Internal($"resize2fs on {device} failed (exit {result.ExitCode}): {result.StandardError.Trim()}");
+        }
+        logger.LogInformation("Grew the unmounted filesystem on {Device} from {FromBytes} to {ToBytes} bytes in {ElapsedMs} ms",
+            device, filesystemBytes, deviceBytes, (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        return true;
+    }
+
+    /// <summary>Block count × block size from the superblock (dumpe2fs -h reads nothing else).</summary>
+    private async Task<long> ExtSizeBytesAsync(string device, CancellationToken cancellationToken)
+    {
+        var result = (await runner.RunAsync("dumpe2fs", ["-h", "--", device], cancellationToken).ConfigureAwait(false)).EnsureSuccess();
+        long blockCount = 0, blockSize = 0;
+        foreach (var line in result.StandardOutput.Split('\n'))
+        {
+            var colon = line.IndexOf(':', StringComparison.Ordinal);
+            if (colon < 0)
+            {
+                continue;
+            }
+            var value = line[(colon + 1)..].Trim();
+            switch (line[..colon].Trim())
+            {
+                case "Block count":
+                    blockCount = long.Parse(value, System.Globalization.CultureInfo.InvariantCulture);
+                    break;
+                case "Block size":
+                    blockSize = long.Parse(value, System.Globalization.CultureInfo.InvariantCulture);
+                    break;
+            }
+        }
+        return blockCount > 0 && blockSize > 0
+            ? blockCount * blockSize
+            : throw StorageException.Internal($"dumpe2fs -h {device} printed no block count or block size");
     }
 }

@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace CsiDriver.Driver.Tests.Node.Support;
+namespace CsiDriver.Testing;
 
 /// <summary>The effective capabilities of this test process (containers may drop some even for root).</summary>
 public static class ProcessCapabilities

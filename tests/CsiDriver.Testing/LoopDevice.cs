@@ -1,7 +1,6 @@
 using System.Diagnostics;
-using CsiDriver.Testing;
 
-namespace CsiDriver.Mounter.Tests.Support;
+namespace CsiDriver.Testing;
 
 /// <summary>
 /// A sparse file in a test directory attached as a loop device. The TestDirectory detaches it (and unmounts
