@@ -2,6 +2,8 @@ using CsiDriver.Cloud.Aws;
 using CsiDriver.Cloud.Local;
 using CsiDriver.Core;
 using CsiDriver.Driver;
+using CsiDriver.Host.Observability;
+using CsiDriver.Kubernetes;
 using CsiDriver.Mounter;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -25,7 +27,11 @@ public sealed record DriverConfiguration(DriverOptions Driver, LocalBackendOptio
 /// <summary>Builds the driver's web application: CSI services on the unix socket, backend, node OS layer.</summary>
 public static class DriverHost
 {
-    public static WebApplication Build(DriverConfiguration configuration, Action<ILoggingBuilder>? configureLogging = null)
+    /// <param name="configureServices">Runs after the driver's own registrations, so tests can replace services.</param>
+    public static WebApplication Build(
+        DriverConfiguration configuration,
+        Action<ILoggingBuilder>? configureLogging = null,
+        Action<IServiceCollection>? configureServices = null)
     {
         var errors = configuration.Validate();
         if (errors.Count > 0)
@@ -58,8 +64,12 @@ public static class DriverHost
                 builder.Services.AddAwsBackend(configuration.Aws, options);
                 break;
         }
+        builder.AddObservability(options);
+        builder.Services.AddKubernetesNodeApi(options);
+        configureServices?.Invoke(builder.Services);
 
         var app = builder.Build();
+        app.MapObservability(options);
         app.MapCsiServices(options);
         app.Lifetime.ApplicationStopped.Register(() => TryDelete(options.SocketPath));
         return app;

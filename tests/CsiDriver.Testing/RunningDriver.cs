@@ -6,6 +6,7 @@ using CsiDriver.Core;
 using CsiDriver.Host;
 using Grpc.Net.Client;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
 namespace CsiDriver.Testing;
@@ -56,9 +57,13 @@ public sealed class RunningDriver : IAsyncDisposable
     public static Task<RunningDriver> StartLocalAsync(TestDirectory directory, DriverMode mode = DriverMode.All) =>
         StartAsync(LocalConfiguration(directory, mode));
 
-    public static async Task<RunningDriver> StartAsync(DriverConfiguration configuration, Action<ILoggingBuilder>? configureLogging = null)
+    /// <param name="configureServices">Replaces driver services (e.g. a fake backend); runs after the driver's registrations.</param>
+    public static async Task<RunningDriver> StartAsync(
+        DriverConfiguration configuration,
+        Action<ILoggingBuilder>? configureLogging = null,
+        Action<IServiceCollection>? configureServices = null)
     {
-        var app = DriverHost.Build(configuration, configureLogging);
+        var app = DriverHost.Build(configuration, configureLogging, configureServices);
         await app.StartAsync().ConfigureAwait(false);
         return new RunningDriver(app, configuration);
     }
