@@ -178,6 +178,13 @@ public sealed class InClusterKubernetesNodeApi : IKubernetesNodeApi, IDisposable
             {
                 response = await _http.SendAsync(request, HttpCompletionOption.ResponseContentRead, timeout.Token).ConfigureAwait(false);
             }
+            catch (HttpRequestException ex) when (ex.InnerException is System.Security.Authentication.AuthenticationException)
+            {
+                // An untrusted server certificate will not become trusted by retrying.
+                throw new HttpRequestException(
+                    $"Kubernetes API {_options.BaseUri} presented a certificate that does not chain to {_options.CaCertificatePath ?? "the system trust store"}: {ex.InnerException.Message}",
+                    ex);
+            }
             catch (HttpRequestException ex)
             {
                 failure = ex;
