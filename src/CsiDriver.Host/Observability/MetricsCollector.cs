@@ -1,6 +1,8 @@
 using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using System.Globalization;
+using System.Reflection;
+using CsiDriver.Core;
 using CsiDriver.Core.Observability;
 using Microsoft.Extensions.Logging;
 
@@ -26,10 +28,12 @@ public sealed class MetricsCollector : IDisposable
     private readonly MeterListener _listener;
     private readonly ConcurrentDictionary<Instrument, InstrumentAggregator> _instruments = new();
     private readonly Lock _collectLock = new();
+    private readonly MetricFamily? _buildInfo;
 
-    public MetricsCollector(DriverMetrics metrics, ILogger<MetricsCollector> logger)
+    public MetricsCollector(DriverMetrics metrics, ILogger<MetricsCollector> logger, DriverOptions? options = null)
     {
         _meter = metrics.Meter;
+        _buildInfo = options is null ? null : BuildInfo(options);
         _logger = logger;
         _listener = new MeterListener
         {
@@ -75,8 +79,27 @@ public sealed class MetricsCollector : IDisposable
                 // A failing gauge callback must not take the whole scrape down.
                 _logger.LogWarning(ex, "reading an observable metric failed");
             }
-            return _instruments.Values.Select(a => a.Snapshot()).ToList();
+            var families = _instruments.Values.Select(a => a.Snapshot()).ToList();
+            if (_buildInfo is not null)
+            {
+                families.Add(_buildInfo);
+            }
+            return families;
         }
+    }
+
+    /// <summary>A constant 1 labelled with what runs here, so dashboards can tell versions and modes apart.</summary>
+    private static MetricFamily BuildInfo(DriverOptions options)
+    {
+        var version = typeof(MetricsCollector).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0] ?? "0.0.0";
+        KeyValuePair<string, string>[] labels =
+        [
+            new("version", version),
+            new("driver", options.DriverName),
+            new("mode", options.Mode.ToString().ToLowerInvariant()),
+            new("backend", options.Backend.ToString().ToLowerInvariant()),
+        ];
+        return new MetricFamily(Prefix + "build_info", "Driver version, name, mode and backend of this process (value is always 1).", MetricType.Gauge, [new MetricSeries(labels, 1)]);
     }
 
     /// <summary>The whole scrape in Prometheus text format.</summary>

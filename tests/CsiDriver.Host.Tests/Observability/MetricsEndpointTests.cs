@@ -72,6 +72,9 @@ public sealed class MetricsEndpointTests
         // The backend probe behind CSI Probe is a cloud call.
         Assert.Equal(2, samples.Where(s => s.Name == "csidriver_cloud_api_calls_total" && s.Label("backend") == "fake").Sum(s => s.Value));
         Assert.Contains(samples, s => s.Name == "csidriver_local_loop_devices_in_use");
+        var build = samples.Single(s => s.Name == "csidriver_build_info");
+        Assert.Equal(("all", "local", 1.0), (build.Label("mode"), build.Label("backend"), build.Value));
+        Assert.Matches(@"^\d+\.\d+\.\d+", build.Label("version"));
         Assert.DoesNotContain(Secret, text);
     }
 
