@@ -100,12 +100,15 @@ public sealed class NodeTaintRemover(
         while (true)
         {
             string problem;
+            var nodeMissing = false;
             try
             {
                 var node = await api.GetNodeAsync(nodeName, cancellationToken).ConfigureAwait(false);
                 if (node is null)
                 {
-                    problem = $"node {nodeName} does not exist";
+                    // The usual cause: NODE_NAME not set, so the node id (e.g. an EC2 instance id) was used as the name.
+                    problem = $"node {nodeName} does not exist (is NODE_NAME set from spec.nodeName?)";
+                    nodeMissing = true;
                 }
                 else
                 {
@@ -152,7 +155,7 @@ public sealed class NodeTaintRemover(
                 logger.LogError(
                     "Giving up removing taint {TaintKey} from node {Node} after {Attempts} attempts: {Reason}. Remove it by hand: kubectl taint node {Node} {TaintKey}-",
                     TaintKey, nodeName, failures, problem, nodeName, TaintKey);
-                return problem.EndsWith("does not exist", StringComparison.Ordinal) ? TaintRemovalOutcome.NodeNotFound : TaintRemovalOutcome.GaveUp;
+                return nodeMissing ? TaintRemovalOutcome.NodeNotFound : TaintRemovalOutcome.GaveUp;
             }
             var delay = Backoff(failures);
             logger.LogWarning(
