@@ -27,7 +27,6 @@ public sealed record DriverConfiguration(DriverOptions Driver, LocalBackendOptio
 /// <summary>Builds the driver's web application: CSI services on the unix socket, backend, node OS layer.</summary>
 public static class DriverHost
 {
-    /// <param name="configureServices">Runs after the driver's own registrations, so tests can replace services.</param>
     public static WebApplication Build(
         DriverConfiguration configuration,
         Action<ILoggingBuilder>? configureLogging = null,
@@ -66,11 +65,17 @@ public static class DriverHost
         }
         builder.AddObservability(options);
         builder.Services.AddKubernetesNodeApi(options);
+
+        // Tests replace services here (a fake provider, a test device finder); the last registration wins.
         configureServices?.Invoke(builder.Services);
 
         var app = builder.Build();
         app.MapObservability(options);
         app.MapCsiServices(options);
+        app.Lifetime.ApplicationStarted.Register(() => app.Logger.LogInformation(
+            "csi-driver {Version} serving {DriverName} on {Endpoint}: mode {Mode}, backend {Backend}, node {NodeId}",
+            typeof(DriverHost).Assembly.GetName().Version, options.DriverName, options.Endpoint, options.Mode, options.Backend,
+            options.NodeId ?? "(backend default)"));
         app.Lifetime.ApplicationStopped.Register(() => TryDelete(options.SocketPath));
         return app;
     }

@@ -57,7 +57,6 @@ public sealed class RunningDriver : IAsyncDisposable
     public static Task<RunningDriver> StartLocalAsync(TestDirectory directory, DriverMode mode = DriverMode.All) =>
         StartAsync(LocalConfiguration(directory, mode));
 
-    /// <param name="configureServices">Replaces driver services (e.g. a fake backend); runs after the driver's registrations.</param>
     public static async Task<RunningDriver> StartAsync(
         DriverConfiguration configuration,
         Action<ILoggingBuilder>? configureLogging = null,

@@ -1,23 +1,226 @@
 using Csi.V1;
 using CsiDriver.Core;
 using CsiDriver.Core.Concurrency;
+using CsiDriver.Core.Errors;
 using CsiDriver.Core.Node;
+using CsiDriver.Core.Volumes;
+using CsiDriver.Driver.Grpc;
+using CsiDriver.Driver.Validation;
+using CsiDriver.Mounter.Devices;
+using CsiDriver.Mounter.Filesystems;
+using CsiDriver.Mounter.Mounts;
+using Grpc.Core;
 using Microsoft.Extensions.Logging;
 
 namespace CsiDriver.Driver.Node;
 
-/// <summary>CSI Node: stage (format + mount), publish (bind), expand, stats, info.</summary>
-public sealed class NodeService(
-    IDeviceFinder deviceFinder,
-    INodeIdentityProvider identity,
-    OperationLocks locks,
-    DriverOptions options,
-    ILogger<NodeService> logger) : Csi.V1.Node.NodeBase
+/// <summary>
+/// CSI Node: stage (format a blank device + mount), publish (bind), expand, stats, info. This class validates
+/// requests and serialises work per volume; the work itself lives in the stager, publisher, expander and stats reader.
+/// </summary>
+public sealed class NodeService : Csi.V1.Node.NodeBase
 {
-    // TODO(issue 2): every Node RPC.
-    internal IDeviceFinder DeviceFinder => deviceFinder;
-    internal INodeIdentityProvider Identity => identity;
-    internal OperationLocks Locks => locks;
-    internal DriverOptions Options => options;
-    internal ILogger Logger => logger;
+    private readonly INodeIdentityProvider _identity;
+    private readonly OperationLocks _locks;
+    private readonly DriverOptions _options;
+    private readonly VolumeStager _stager;
+    private readonly VolumePublisher _publisher;
+    private readonly VolumeExpander _expander;
+    private readonly VolumeStatsReader _statsReader;
+
+    public NodeService(
+        IDeviceFinder deviceFinder,
+        INodeIdentityProvider identity,
+        OperationLocks locks,
+        DriverOptions options,
+        IMountTable mounts,
+        IMounter mounter,
+        IFilesystemProbe probe,
+        IFormatter formatter,
+        IResizer resizer,
+        IBlockDevices devices,
+        IPathInspector paths,
+        IFilesystemStats stats,
+        ILogger<NodeService> logger)
+    {
+        _identity = identity;
+        _locks = locks;
+        _options = options;
+        var targets = new NodeTargets(paths, logger);
+        _stager = new VolumeStager(deviceFinder, mounts, mounter, probe, formatter, devices, targets, logger);
+        _publisher = new VolumePublisher(deviceFinder, mounts, mounter, devices, paths, targets, logger);
+        _expander = new VolumeExpander(mounts, resizer, devices, paths);
+        _statsReader = new VolumeStatsReader(mounts, devices, paths, stats);
+    }
+
+    public override async Task<NodeStageVolumeResponse> NodeStageVolume(NodeStageVolumeRequest request, ServerCallContext context)
+    {
+        var volumeId = RequestValidator.RequireId(request.VolumeId, "volume_id");
+        var stagingPath = RequestValidator.RequirePath(request.StagingTargetPath, "staging_target_path");
+        var capability = CapabilityMapper.Map(request.VolumeCapability, "volume_capability");
+        CapabilityMapper.EnsureSupported([capability], "volume_capability");
+        if (capability.IsBlock)
+        {
+            // A block volume is bound straight from its device at publish: nothing to format, mount or remember.
+            return new NodeStageVolumeResponse();
+        }
+        var stage = new StageRequest(
+            volumeId,
+            stagingPath,
+            capability.FsType,
+            capability.MountFlags,
+            FormatOptions.Parse(request.VolumeContext, capability.FsType.Length > 0 ? capability.FsType : CapabilityMapper.DefaultFsType),
+            request.PublishContext);
+        using (Lock(volumeId))
+        {
+            await _stager.StageAsync(stage, context.CancellationToken).ConfigureAwait(false);
+        }
+        return new NodeStageVolumeResponse();
+    }
+
+    public override async Task<NodeUnstageVolumeResponse> NodeUnstageVolume(NodeUnstageVolumeRequest request, ServerCallContext context)
+    {
+        var volumeId = RequestValidator.RequireId(request.VolumeId, "volume_id");
+        var stagingPath = RequestValidator.RequirePath(request.StagingTargetPath, "staging_target_path");
+        using (Lock(volumeId))
+        {
+            await _stager.UnstageAsync(volumeId, stagingPath, context.CancellationToken).ConfigureAwait(false);
+        }
+        return new NodeUnstageVolumeResponse();
+    }
+
+    public override async Task<NodePublishVolumeResponse> NodePublishVolume(NodePublishVolumeRequest request, ServerCallContext context)
+    {
+        var volumeId = RequestValidator.RequireId(request.VolumeId, "volume_id");
+        var targetPath = RequestValidator.RequirePath(request.TargetPath, "target_path");
+        var capability = CapabilityMapper.Map(request.VolumeCapability, "volume_capability");
+        CapabilityMapper.EnsureSupported([capability], "volume_capability");
+        if (string.IsNullOrEmpty(request.StagingTargetPath))
+        {
+            // The spec's code for "STAGE_UNSTAGE_VOLUME is offered but no staging_target_path was set".
+            throw new RpcException(new Status(StatusCode.FailedPrecondition,
+                "staging_target_path is required: this plugin stages volumes (STAGE_UNSTAGE_VOLUME)"));
+        }
+        var stagingPath = RequestValidator.RequirePath(request.StagingTargetPath, "staging_target_path");
+        var readOnly = request.Readonly || capability.AccessMode is AccessMode.SingleNodeReaderOnly or AccessMode.MultiNodeReaderOnly;
+        var publish = new PublishRequest(volumeId, stagingPath, targetPath, readOnly, request.PublishContext);
+        using (Lock(volumeId))
+        {
+            if (capability.IsBlock)
+            {
+                await _publisher.PublishBlockAsync(publish, context.CancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                await _publisher.PublishFilesystemAsync(publish, context.CancellationToken).ConfigureAwait(false);
+            }
+        }
+        return new NodePublishVolumeResponse();
+    }
+
+    public override async Task<NodeUnpublishVolumeResponse> NodeUnpublishVolume(NodeUnpublishVolumeRequest request, ServerCallContext context)
+    {
+        var volumeId = RequestValidator.RequireId(request.VolumeId, "volume_id");
+        var targetPath = RequestValidator.RequirePath(request.TargetPath, "target_path");
+        using (Lock(volumeId))
+        {
+            await _publisher.UnpublishAsync(volumeId, targetPath, context.CancellationToken).ConfigureAwait(false);
+        }
+        return new NodeUnpublishVolumeResponse();
+    }
+
+    public override Task<NodeGetVolumeStatsResponse> NodeGetVolumeStats(NodeGetVolumeStatsRequest request, ServerCallContext context)
+    {
+        var volumeId = RequestValidator.RequireId(request.VolumeId, "volume_id");
+        var volumePath = RequestValidator.RequirePath(request.VolumePath, "volume_path");
+        if (request.StagingTargetPath.Length > 0)
+        {
+            RequestValidator.RequirePath(request.StagingTargetPath, "staging_target_path");
+        }
+        // Read-only and quick, so no per-volume lock: a stats poll must not turn a concurrent stage into ABORTED.
+        var stats = _statsReader.Read(volumeId, volumePath);
+        var response = new NodeGetVolumeStatsResponse
+        {
+            VolumeCondition = new VolumeCondition { Abnormal = stats.Condition.Abnormal, Message = stats.Condition.Message },
+        };
+        if (stats.Filesystem is { } fs)
+        {
+            response.Usage.Add(new VolumeUsage { Unit = VolumeUsage.Types.Unit.Bytes, Total = fs.TotalBytes, Available = fs.AvailableBytes, Used = fs.UsedBytes });
+            response.Usage.Add(new VolumeUsage { Unit = VolumeUsage.Types.Unit.Inodes, Total = fs.TotalInodes, Available = fs.FreeInodes, Used = fs.UsedInodes });
+        }
+        if (stats.BlockBytes is { } blockBytes)
+        {
+            response.Usage.Add(new VolumeUsage { Unit = VolumeUsage.Types.Unit.Bytes, Total = blockBytes });
+        }
+        return Task.FromResult(response);
+    }
+
+    public override async Task<NodeExpandVolumeResponse> NodeExpandVolume(NodeExpandVolumeRequest request, ServerCallContext context)
+    {
+        var volumeId = RequestValidator.RequireId(request.VolumeId, "volume_id");
+        var volumePath = RequestValidator.RequirePath(request.VolumePath, "volume_path");
+        if (request.StagingTargetPath.Length > 0)
+        {
+            RequestValidator.RequirePath(request.StagingTargetPath, "staging_target_path");
+        }
+        var isBlock = request.VolumeCapability is not null && CapabilityMapper.Map(request.VolumeCapability, "volume_capability").IsBlock;
+        var requiredBytes = request.CapacityRange?.RequiredBytes ?? 0;
+        var limitBytes = request.CapacityRange?.LimitBytes ?? 0;
+        if (requiredBytes < 0 || limitBytes < 0)
+        {
+            throw StatusMapping.Invalid("capacity_range must not be negative");
+        }
+        if (limitBytes > 0 && requiredBytes > limitBytes)
+        {
+            throw StatusMapping.Invalid($"capacity_range.required_bytes {requiredBytes} exceeds limit_bytes {limitBytes}");
+        }
+        long capacity;
+        using (Lock(volumeId))
+        {
+            capacity = await _expander.ExpandAsync(volumeId, volumePath, isBlock, requiredBytes, context.CancellationToken).ConfigureAwait(false);
+        }
+        if (limitBytes > 0 && capacity > limitBytes)
+        {
+            throw StorageException.OutOfRange($"the device of volume {volumeId} is {capacity} bytes, above capacity_range.limit_bytes {limitBytes}");
+        }
+        return new NodeExpandVolumeResponse { CapacityBytes = capacity };
+    }
+
+    public override Task<NodeGetCapabilitiesResponse> NodeGetCapabilities(NodeGetCapabilitiesRequest request, ServerCallContext context)
+    {
+        var response = new NodeGetCapabilitiesResponse();
+        foreach (var type in new[]
+        {
+            NodeServiceCapability.Types.RPC.Types.Type.StageUnstageVolume,
+            NodeServiceCapability.Types.RPC.Types.Type.ExpandVolume,
+            NodeServiceCapability.Types.RPC.Types.Type.GetVolumeStats,
+            NodeServiceCapability.Types.RPC.Types.Type.VolumeCondition,
+            NodeServiceCapability.Types.RPC.Types.Type.SingleNodeMultiWriter,
+        })
+        {
+            response.Capabilities.Add(new NodeServiceCapability { Rpc = new NodeServiceCapability.Types.RPC { Type = type } });
+        }
+        return Task.FromResult(response);
+    }
+
+    public override async Task<NodeGetInfoResponse> NodeGetInfo(NodeGetInfoRequest request, ServerCallContext context)
+    {
+        var node = await _identity.GetAsync(context.CancellationToken).ConfigureAwait(false);
+        var response = new NodeGetInfoResponse
+        {
+            NodeId = node.NodeId,
+            MaxVolumesPerNode = _options.VolumeAttachLimit > 0 ? _options.VolumeAttachLimit : node.MaxVolumesPerNode,
+        };
+        if (node.Topology.Count > 0)
+        {
+            response.AccessibleTopology = new Csi.V1.Topology();
+            response.AccessibleTopology.Segments.Add(node.Topology);
+        }
+        return response;
+    }
+
+    /// <summary>One operation per volume at a time; "node/" keeps these apart from controller calls in all-in-one mode.</summary>
+    private IDisposable Lock(string volumeId) =>
+        _locks.TryAcquire("node/volume/" + volumeId)
+        ?? throw StorageException.Aborted($"an operation on volume {volumeId} is already in progress on this node");
 }

@@ -1,0 +1,93 @@
+using CsiDriver.Driver.Validation;
+using CsiDriver.Mounter.Devices;
+using CsiDriver.Mounter.Mounts;
+using Microsoft.Extensions.Logging;
+
+namespace CsiDriver.Driver.Node;
+
+/// <summary>
+/// Creates and removes the files and directories the node service mounts on. Removal only ever takes an empty
+/// directory or an empty regular file: the two things this driver creates. Anything else is left in place.
+/// </summary>
+internal sealed class NodeTargets(IPathInspector paths, ILogger logger)
+{
+    /// <summary>Makes sure a directory exists; true when this call created it.</summary>
+    public bool EnsureDirectory(string path, string field)
+    {
+        switch (paths.Inspect(path).Kind)
+        {
+            case PathKind.Directory:
+                return false;
+            case PathKind.Missing:
+                Directory.CreateDirectory(path);
+                return true;
+            default:
+                throw Core.Errors.StorageException.FailedPrecondition($"{field} {path} exists and is not a directory");
+        }
+    }
+
+    /// <summary>Makes sure an empty regular file exists to bind a device node onto; true when this call created it.</summary>
+    public bool EnsureFile(string path, string field)
+    {
+        switch (paths.Inspect(path).Kind)
+        {
+            case PathKind.RegularFile:
+                return false;
+            case PathKind.Missing:
+                var parent = Path.GetDirectoryName(path);
+                if (parent is not null)
+                {
+                    Directory.CreateDirectory(parent);
+                }
+                using (new FileStream(path, FileMode.CreateNew, FileAccess.Write))
+                {
+                }
+                return true;
+            default:
+                throw Core.Errors.StorageException.FailedPrecondition(
+                    $"{field} {path} exists and is not a regular file; a block volume is published as a file");
+        }
+    }
+
+    /// <summary>
+    /// Refuses to go on when the mount at path is not one this driver makes: a filesystem it formats (ext4, ext3,
+    /// xfs) or a device node bound onto a file. A CO passing a wrong path (a tmpfs, the root filesystem) must not
+    /// make the driver unmount something it never mounted.
+    /// </summary>
+    public void EnsureDriverMount(MountEntry mount, string path, string field)
+    {
+        var isOurFilesystem = CapabilityMapper.SupportedFsTypes.Contains(mount.FsType) && mount.MountPoint != "/";
+        if (!isOurFilesystem && paths.Inspect(path).Kind != PathKind.BlockDevice)
+        {
+            throw Core.Errors.StorageException.FailedPrecondition(
+                $"{field} {path} holds a {mount.FsType} mount of {mount.Source}, which this driver does not create; it is left mounted");
+        }
+    }
+
+    /// <summary>Removes what a publish created at path, if it is still an empty directory or an empty file.</summary>
+    public void RemoveCreated(string path)
+    {
+        var info = paths.Inspect(path);
+        try
+        {
+            switch (info.Kind)
+            {
+                case PathKind.Directory when !Directory.EnumerateFileSystemEntries(path).Any():
+                    Directory.Delete(path, recursive: false);
+                    break;
+                case PathKind.RegularFile when info.Size == 0:
+                    File.Delete(path);
+                    break;
+                case PathKind.Missing:
+                    break;
+                default:
+                    logger.LogWarning("Left {Path} in place: it is not an empty directory or file this driver created", path);
+                    break;
+            }
+        }
+        catch (IOException ex)
+        {
+            logger.LogWarning(ex, "Could not remove {Path}", path);
+        }
+    }
+}

@@ -1,0 +1,143 @@
+using CsiDriver.Core.Errors;
+using CsiDriver.Core.Node;
+using CsiDriver.Core.Volumes;
+using CsiDriver.Driver.Validation;
+using CsiDriver.Mounter.Devices;
+using CsiDriver.Mounter.Filesystems;
+using CsiDriver.Mounter.Mounts;
+using Microsoft.Extensions.Logging;
+
+namespace CsiDriver.Driver.Node;
+
+/// <summary>A validated NodeStageVolume of a filesystem volume. RequestedFsType is empty when the CO named none.</summary>
+internal sealed record StageRequest(
+    string VolumeId,
+    string StagingPath,
+    string RequestedFsType,
+    IReadOnlyList<string> MountFlags,
+    FormatOptions FormatOptions,
+    IReadOnlyDictionary<string, string> PublishContext)
+{
+    public string FsType => RequestedFsType.Length > 0 ? RequestedFsType : CapabilityMapper.DefaultFsType;
+}
+
+/// <summary>
+/// Stages a filesystem volume: finds its device, formats it only when it is blank, mounts it at the staging path.
+/// An existing filesystem is never reformatted. When it is not the type the CO asked for, staging fails with
+/// FAILED_PRECONDITION instead of mounting it as something else or formatting over it (mount-utils would try to
+/// mount it with the requested type and fail on the mount; failing before touching anything says why).
+/// When the CO named no type, whatever supported filesystem is there is mounted.
+/// </summary>
+internal sealed class VolumeStager(
+    IDeviceFinder deviceFinder,
+    IMountTable mounts,
+    IMounter mounter,
+    IFilesystemProbe probe,
+    IFormatter formatter,
+    IBlockDevices devices,
+    NodeTargets targets,
+    ILogger logger)
+{
+    public async Task StageAsync(StageRequest request, CancellationToken cancellationToken)
+    {
+        var device = await deviceFinder.FindDeviceAsync(request.VolumeId, request.PublishContext, cancellationToken).ConfigureAwait(false);
+        var deviceNumber = devices.GetDeviceNumber(device);
+
+        if (mounts.FindByMountPoint(request.StagingPath) is { } existing)
+        {
+            EnsureSameStaging(request, device, deviceNumber, existing);
+            logger.LogDebug("Volume {VolumeId} is already staged at {StagingPath}", request.VolumeId, request.StagingPath);
+            return;
+        }
+
+        var created = targets.EnsureDirectory(request.StagingPath, "staging_target_path");
+        try
+        {
+            var fsType = await PrepareFilesystemAsync(request, device, cancellationToken).ConfigureAwait(false);
+            // From here on the work is not cancelled: a mount is quick and must not be left half-done.
+            await mounter.MountAsync(device, request.StagingPath, fsType, MountOptions(fsType, request.MountFlags), CancellationToken.None)
+                .ConfigureAwait(false);
+        }
+        catch
+        {
+            if (created)
+            {
+                targets.RemoveCreated(request.StagingPath);
+            }
+            throw;
+        }
+    }
+
+    public async Task UnstageAsync(string volumeId, string stagingPath, CancellationToken cancellationToken)
+    {
+        // Not a mount point (or gone): nothing of ours is there, so there is nothing to undo.
+        if (mounts.FindByMountPoint(stagingPath) is not { } mount)
+        {
+            logger.LogDebug("Volume {VolumeId} is not staged at {StagingPath}", volumeId, stagingPath);
+            return;
+        }
+        targets.EnsureDriverMount(mount, stagingPath, "staging_target_path");
+        await mounter.UnmountAsync(stagingPath, cancellationToken).ConfigureAwait(false);
+        if (mounts.FindByMountPoint(stagingPath) is { } still)
+        {
+            throw StorageException.Internal($"{stagingPath} is still a mount point ({still.Source}) after unmounting it once; mounts are stacked there");
+        }
+        // The CO created the staging directory (CSI spec), so it stays.
+    }
+
+    private static void EnsureSameStaging(StageRequest request, string device, DeviceNumber deviceNumber, MountEntry existing)
+    {
+        if (existing.Device != deviceNumber || existing.Root != "/")
+        {
+            throw StorageException.AlreadyExists(
+                $"staging_target_path {request.StagingPath} already has {existing.Source} mounted, not volume {request.VolumeId} ({device})");
+        }
+        if (request.RequestedFsType.Length > 0 && existing.FsType != request.RequestedFsType)
+        {
+            throw StorageException.AlreadyExists(
+                $"volume {request.VolumeId} is already staged at {request.StagingPath} as {existing.FsType}, not {request.RequestedFsType}");
+        }
+    }
+
+    /// <summary>Formats a blank device; otherwise checks what is there may be mounted. Returns the type to mount.</summary>
+    private async Task<string> PrepareFilesystemAsync(StageRequest request, string device, CancellationToken cancellationToken)
+    {
+        var content = await probe.ProbeAsync(device, cancellationToken).ConfigureAwait(false);
+        switch (content.Kind)
+        {
+            case DeviceContentKind.Blank:
+                // mkfs is never cancelled half-way: a half-written filesystem would read as "not blank" forever after.
+                await formatter.FormatAsync(device, request.FsType, request.FormatOptions, CancellationToken.None).ConfigureAwait(false);
+                return request.FsType;
+            case DeviceContentKind.Filesystem when !CapabilityMapper.SupportedFsTypes.Contains(content.Type):
+                throw StorageException.FailedPrecondition(
+                    $"volume {request.VolumeId} ({device}) holds {content.Describe()}; this driver mounts only ext4, ext3 and xfs and will not reformat it");
+            case DeviceContentKind.Filesystem when request.RequestedFsType.Length > 0 && content.Type != request.RequestedFsType:
+                throw StorageException.FailedPrecondition(
+                    $"volume {request.VolumeId} ({device}) already holds {content.Describe()} but fs_type {request.RequestedFsType} was requested; it will not be reformatted");
+            case DeviceContentKind.Filesystem:
+                if (!request.FormatOptions.IsEmpty)
+                {
+                    logger.LogInformation("Volume {VolumeId} is already formatted as {FsType}; its format options do not apply", request.VolumeId, content.Type);
+                }
+                return content.Type;
+            default:
+                throw StorageException.FailedPrecondition(
+                    $"volume {request.VolumeId} ({device}) holds {content.Describe()}; it will not be formatted or mounted");
+        }
+    }
+
+    /// <summary>
+    /// The CO's flags, plus nouuid for xfs: a volume restored from a snapshot carries its source's UUID, and xfs
+    /// refuses to mount a second filesystem with a UUID already mounted on the node.
+    /// </summary>
+    internal static IReadOnlyList<string> MountOptions(string fsType, IReadOnlyList<string> flags)
+    {
+        var options = flags.Where(f => f.Length > 0).ToList();
+        if (fsType == "xfs" && !options.Contains("nouuid", StringComparer.Ordinal))
+        {
+            options.Add("nouuid");
+        }
+        return options;
+    }
+}

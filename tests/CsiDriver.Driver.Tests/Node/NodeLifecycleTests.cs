@@ -1,0 +1,414 @@
+using Csi.V1;
+using CsiDriver.Driver.Tests.Node.Support;
+using CsiDriver.Mounter.Devices;
+using CsiDriver.Mounter.Filesystems;
+using CsiDriver.Mounter.Mounts;
+using CsiDriver.Testing;
+using Grpc.Core;
+using static CsiDriver.Driver.Tests.Node.Support.NodeRequests;
+
+namespace CsiDriver.Driver.Tests.Node;
+
+/// <summary>Stage, publish, use, unpublish, unstage through the real driver on its unix socket, on real loop devices.</summary>
+public sealed class NodeLifecycleTests
+{
+    private const long Size = 512 * LoopDevice.MiB;
+    private static readonly PathInspector Paths = new();
+    private static readonly ProcMountTable Mounts = new(Paths);
+
+    [Theory]
+    [InlineData("ext4")]
+    [InlineData("ext3")]
+    [InlineData("xfs")]
+    public async Task Data_written_through_a_publish_survives_unstage_and_restage_without_a_reformat(string fsType)
+    {
+        using var dir = new TestDirectory("life");
+        var finder = new TestDeviceFinder();
+        await using var driver = await NodeTestDriver.StartAsync(dir, finder);
+        var loop = LoopDevice.Create(dir, Size);
+        var staging = Directory.CreateDirectory(dir.Path("staging")).FullName;
+        var target = dir.Path("pod", "volume");
+        Directory.CreateDirectory(dir.Path("pod"));
+        var capability = Mount(fsType);
+
+        await driver.Node.NodeStageVolumeAsync(Stage("vol-1", loop.Device, staging, capability));
+        await driver.Node.NodePublishVolumeAsync(Publish("vol-1", loop.Device, staging, target, capability));
+        await File.WriteAllTextAsync(Path.Combine(target, "hello.txt"), "kept");
+        var stagedAs = Mounts.FindByMountPoint(staging);
+        var uuid = Shell.Run("blkid", "-p", "-s", "UUID", "-o", "value", loop.Device).Trim();
+
+        await driver.Node.NodeUnpublishVolumeAsync(Unpublish("vol-1", target));
+        await driver.Node.NodeUnstageVolumeAsync(Unstage("vol-1", staging));
+        Assert.False(Path.Exists(target));
+        Assert.Null(Mounts.FindByMountPoint(staging));
+
+        await driver.Node.NodeStageVolumeAsync(Stage("vol-1", loop.Device, staging, capability));
+        await driver.Node.NodePublishVolumeAsync(Publish("vol-1", loop.Device, staging, target, capability));
+
+        Assert.NotNull(stagedAs);
+        Assert.Equal(fsType, stagedAs.FsType);
+        Assert.Equal("kept", await File.ReadAllTextAsync(Path.Combine(target, "hello.txt")));
+        Assert.Equal(uuid, Shell.Run("blkid", "-p", "-s", "UUID", "-o", "value", loop.Device).Trim());
+        await driver.Node.NodeUnpublishVolumeAsync(Unpublish("vol-1", target));
+        await driver.Node.NodeUnstageVolumeAsync(Unstage("vol-1", staging));
+    }
+
+    [Fact]
+    public async Task Two_xfs_volumes_with_the_same_uuid_mount_side_by_side_as_a_snapshot_restore_needs()
+    {
+        using var dir = new TestDirectory("clone");
+        var finder = new TestDeviceFinder();
+        await using var driver = await NodeTestDriver.StartAsync(dir, finder);
+        var source = LoopDevice.Create(dir, Size, "source.img");
+        Shell.Run("mkfs.xfs", "-q", source.Device);
+        // A restored snapshot is a block-for-block copy, UUID included.
+        Shell.Run("cp", "--sparse=always", source.BackingFile, dir.Path("clone.img"));
+        var clone = Shell.Run("losetup", "--find", "--show", dir.Path("clone.img")).Trim();
+        var stagingA = Directory.CreateDirectory(dir.Path("a")).FullName;
+        var stagingB = Directory.CreateDirectory(dir.Path("b")).FullName;
+
+        await driver.Node.NodeStageVolumeAsync(Stage("vol-src", source.Device, stagingA, Mount("xfs")));
+        await driver.Node.NodeStageVolumeAsync(Stage("vol-clone", clone, stagingB, Mount("xfs")));
+
+        Assert.Equal(
+            Shell.Run("blkid", "-p", "-s", "UUID", "-o", "value", source.Device),
+            Shell.Run("blkid", "-p", "-s", "UUID", "-o", "value", clone));
+        Assert.Contains("nouuid", Mounts.FindByMountPoint(stagingB)!.SuperOptions);
+        Assert.Equal("xfs", Mounts.FindByMountPoint(stagingA)?.FsType);
+    }
+
+    [Fact]
+    public async Task Mount_flags_reach_the_staging_mount_and_the_publish_bind()
+    {
+        using var dir = new TestDirectory("flags");
+        var finder = new TestDeviceFinder();
+        await using var driver = await NodeTestDriver.StartAsync(dir, finder);
+        var loop = LoopDevice.Create(dir, 64 * LoopDevice.MiB);
+        var staging = Directory.CreateDirectory(dir.Path("staging")).FullName;
+        var target = dir.Path("target");
+        var capability = Mount("ext4", flags: ["noatime", "nodev"]);
+
+        await driver.Node.NodeStageVolumeAsync(Stage("vol-f", loop.Device, staging, capability));
+        await driver.Node.NodePublishVolumeAsync(Publish("vol-f", loop.Device, staging, target, capability));
+
+        var staged = Mounts.FindByMountPoint(staging);
+        var published = Mounts.FindByMountPoint(target);
+        Assert.NotNull(staged);
+        Assert.NotNull(published);
+        Assert.Contains("noatime", staged.MountOptions);
+        Assert.Contains("nodev", staged.MountOptions);
+        Assert.Contains("noatime", published.MountOptions);
+        Assert.False(published.IsReadOnly);
+    }
+
+    [Fact]
+    public async Task A_failed_mount_leaves_no_mount_and_removes_the_staging_directory_it_created()
+    {
+        using var dir = new TestDirectory("fail");
+        var finder = new TestDeviceFinder();
+        await using var driver = await NodeTestDriver.StartAsync(dir, finder);
+        var loop = LoopDevice.Create(dir, 64 * LoopDevice.MiB);
+        var staging = dir.Path("not-yet");
+
+        var error = await Assert.ThrowsAsync<RpcException>(
+            () => driver.Node.NodeStageVolumeAsync(Stage("vol-bad", loop.Device, staging, Mount("ext4", flags: "no-such-option"))).ResponseAsync);
+
+        Assert.Equal(StatusCode.Internal, error.StatusCode);
+        Assert.Contains("cannot mount", error.Status.Detail, StringComparison.Ordinal);
+        Assert.False(Path.Exists(staging));
+        // The filesystem made on the way is kept and mounted as it is on the retry.
+        await driver.Node.NodeStageVolumeAsync(Stage("vol-bad", loop.Device, staging, Mount("ext4")));
+        Assert.Equal("ext4", Mounts.FindByMountPoint(staging)?.FsType);
+    }
+
+    [Fact]
+    public async Task Publishing_from_a_read_only_staging_mount_is_read_only_and_repeatable()
+    {
+        using var dir = new TestDirectory("ro");
+        var finder = new TestDeviceFinder();
+        await using var driver = await NodeTestDriver.StartAsync(dir, finder);
+        var loop = LoopDevice.Create(dir, 64 * LoopDevice.MiB);
+        Shell.Run("mkfs.ext4", "-q", loop.Device);
+        var staging = Directory.CreateDirectory(dir.Path("staging")).FullName;
+        var target = dir.Path("target");
+        var capability = Mount("ext4", flags: "ro");
+
+        await driver.Node.NodeStageVolumeAsync(Stage("vol-sro", loop.Device, staging, capability));
+        await driver.Node.NodePublishVolumeAsync(Publish("vol-sro", loop.Device, staging, target, capability));
+        await driver.Node.NodePublishVolumeAsync(Publish("vol-sro", loop.Device, staging, target, capability));
+
+        Assert.True(Mounts.FindByMountPoint(staging)?.IsReadOnly);
+        Assert.True(Mounts.FindByMountPoint(target)?.IsReadOnly);
+    }
+
+    [Fact]
+    public async Task A_read_only_publish_refuses_writes_with_erofs_while_the_staging_mount_stays_writable()
+    {
+        using var dir = new TestDirectory("ro");
+        var finder = new TestDeviceFinder();
+        await using var driver = await NodeTestDriver.StartAsync(dir, finder);
+        var loop = LoopDevice.Create(dir, 64 * LoopDevice.MiB);
+        var staging = Directory.CreateDirectory(dir.Path("staging")).FullName;
+        var target = dir.Path("target");
+        var capability = Mount("ext4");
+
+        await driver.Node.NodeStageVolumeAsync(Stage("vol-ro", loop.Device, staging, capability));
+        await File.WriteAllTextAsync(Path.Combine(staging, "seen.txt"), "from staging");
+        await driver.Node.NodePublishVolumeAsync(Publish("vol-ro", loop.Device, staging, target, capability, readOnly: true));
+
+        var error = Assert.ThrowsAny<IOException>(() => File.WriteAllText(Path.Combine(target, "new.txt"), "x"));
+        Assert.Contains("Read-only file system", error.Message, StringComparison.Ordinal);
+        Assert.Equal("from staging", await File.ReadAllTextAsync(Path.Combine(target, "seen.txt")));
+        Assert.True(Mounts.FindByMountPoint(target)?.IsReadOnly);
+        Assert.False(Mounts.FindByMountPoint(staging)?.IsReadOnly);
+    }
+
+    [Fact]
+    public async Task A_reader_only_access_mode_publishes_read_only_even_without_the_readonly_flag()
+    {
+        using var dir = new TestDirectory("ro");
+        var finder = new TestDeviceFinder();
+        await using var driver = await NodeTestDriver.StartAsync(dir, finder);
+        var loop = LoopDevice.Create(dir, 64 * LoopDevice.MiB);
+        var staging = Directory.CreateDirectory(dir.Path("staging")).FullName;
+        var target = dir.Path("target");
+        var capability = Mount("ext4", VolumeCapability.Types.AccessMode.Types.Mode.SingleNodeReaderOnly);
+
+        await driver.Node.NodeStageVolumeAsync(Stage("vol-rox", loop.Device, staging, capability));
+        await driver.Node.NodePublishVolumeAsync(Publish("vol-rox", loop.Device, staging, target, capability));
+
+        Assert.True(Mounts.FindByMountPoint(target)?.IsReadOnly);
+    }
+
+    [Fact]
+    public async Task A_block_volume_is_published_as_a_bind_of_its_device_node_that_reads_and_writes_the_device()
+    {
+        using var dir = new TestDirectory("block");
+        var finder = new TestDeviceFinder();
+        await using var driver = await NodeTestDriver.StartAsync(dir, finder);
+        var loop = LoopDevice.Create(dir, 64 * LoopDevice.MiB);
+        var staging = Directory.CreateDirectory(dir.Path("staging")).FullName;
+        var target = dir.Path("publish", "pod-uid");
+        var capability = Block();
+
+        await driver.Node.NodeStageVolumeAsync(Stage("vol-b", loop.Device, staging, capability));
+        Assert.Null(Mounts.FindByMountPoint(staging));
+        await driver.Node.NodePublishVolumeAsync(Publish("vol-b", loop.Device, staging, target, capability));
+        await driver.Node.NodePublishVolumeAsync(Publish("vol-b", loop.Device, staging, target, capability));
+
+        var info = Paths.Inspect(target);
+        Assert.Equal(PathKind.BlockDevice, info.Kind);
+        Assert.Equal(Paths.Inspect(loop.Device).Rdev, info.Rdev);
+        var pattern = Enumerable.Range(0, 4096).Select(i => (byte)(i * 7)).ToArray();
+        using (var stream = new FileStream(target, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite))
+        {
+            stream.Seek(LoopDevice.MiB, SeekOrigin.Begin);
+            stream.Write(pattern);
+            stream.Flush(flushToDisk: true);
+        }
+        var readBack = new byte[4096];
+        using (var stream = new FileStream(loop.Device, FileMode.Open, FileAccess.Read, FileShare.ReadWrite))
+        {
+            stream.Seek(LoopDevice.MiB, SeekOrigin.Begin);
+            stream.ReadExactly(readBack);
+        }
+        Assert.Equal(pattern, readBack);
+        // Block volumes are never formatted.
+        Assert.Equal(2, Shell.TryRun("blkid", "-p", loop.Device).ExitCode);
+
+        // Read-only is a read-only bind; the container runtime enforces it for devices (device cgroup "r").
+        var readOnlyTarget = dir.Path("publish", "ro-pod");
+        await driver.Node.NodePublishVolumeAsync(Publish("vol-b", loop.Device, staging, readOnlyTarget, capability, readOnly: true));
+        Assert.True(Mounts.FindByMountPoint(readOnlyTarget)?.IsReadOnly);
+        Assert.Equal(info.Rdev, Paths.Inspect(readOnlyTarget).Rdev);
+
+        await driver.Node.NodeUnpublishVolumeAsync(Unpublish("vol-b", readOnlyTarget));
+        await driver.Node.NodeUnpublishVolumeAsync(Unpublish("vol-b", target));
+        Assert.False(Path.Exists(target));
+        Assert.False(Path.Exists(readOnlyTarget));
+        Assert.Null(Mounts.FindByMountPoint(target));
+        await driver.Node.NodeUnstageVolumeAsync(Unstage("vol-b", staging));
+    }
+
+    [Fact]
+    public async Task Repeated_calls_succeed_and_incompatible_repeats_are_already_exists()
+    {
+        using var dir = new TestDirectory("idem");
+        var finder = new TestDeviceFinder();
+        await using var driver = await NodeTestDriver.StartAsync(dir, finder);
+        var loop = LoopDevice.Create(dir, 64 * LoopDevice.MiB, "a.img");
+        var other = LoopDevice.Create(dir, 64 * LoopDevice.MiB, "b.img");
+        var staging = Directory.CreateDirectory(dir.Path("staging")).FullName;
+        var target = dir.Path("target");
+        var capability = Mount("ext4");
+
+        await driver.Node.NodeStageVolumeAsync(Stage("vol-i", loop.Device, staging, capability));
+        await driver.Node.NodeStageVolumeAsync(Stage("vol-i", loop.Device, staging, capability));
+        await driver.Node.NodePublishVolumeAsync(Publish("vol-i", loop.Device, staging, target, capability));
+        await driver.Node.NodePublishVolumeAsync(Publish("vol-i", loop.Device, staging, target, capability));
+
+        var otherDevice = await Assert.ThrowsAsync<RpcException>(
+            () => driver.Node.NodeStageVolumeAsync(Stage("vol-other", other.Device, staging, capability)).ResponseAsync);
+        var otherFs = await Assert.ThrowsAsync<RpcException>(
+            () => driver.Node.NodeStageVolumeAsync(Stage("vol-i", loop.Device, staging, Mount("xfs"))).ResponseAsync);
+        var readOnlyNow = await Assert.ThrowsAsync<RpcException>(
+            () => driver.Node.NodePublishVolumeAsync(Publish("vol-i", loop.Device, staging, target, capability, readOnly: true)).ResponseAsync);
+        Assert.Equal(StatusCode.AlreadyExists, otherDevice.StatusCode);
+        Assert.Equal(StatusCode.AlreadyExists, otherFs.StatusCode);
+        Assert.Equal(StatusCode.AlreadyExists, readOnlyNow.StatusCode);
+        Assert.Equal(2, Shell.TryRun("blkid", "-p", other.Device).ExitCode);
+
+        await driver.Node.NodeUnpublishVolumeAsync(Unpublish("vol-i", target));
+        await driver.Node.NodeUnpublishVolumeAsync(Unpublish("vol-i", target));
+        await driver.Node.NodeUnstageVolumeAsync(Unstage("vol-i", staging));
+        await driver.Node.NodeUnstageVolumeAsync(Unstage("vol-i", staging));
+        Assert.False(Path.Exists(target));
+        // The CO made the staging directory, so it is still there.
+        Assert.True(Directory.Exists(staging));
+        Assert.Null(Mounts.FindByMountPoint(staging));
+    }
+
+    [Fact]
+    public async Task Unstage_and_unpublish_leave_a_plain_directory_and_its_files_alone()
+    {
+        using var dir = new TestDirectory("alone");
+        var finder = new TestDeviceFinder();
+        await using var driver = await NodeTestDriver.StartAsync(dir, finder);
+        var notMounted = Directory.CreateDirectory(dir.Path("plain")).FullName;
+        await File.WriteAllTextAsync(Path.Combine(notMounted, "precious.txt"), "mine");
+
+        await driver.Node.NodeUnstageVolumeAsync(Unstage("vol-x", notMounted));
+        await driver.Node.NodeUnpublishVolumeAsync(Unpublish("vol-x", notMounted));
+        await driver.Node.NodeUnpublishVolumeAsync(Unpublish("vol-x", dir.Path("never-existed")));
+
+        Assert.Equal("mine", await File.ReadAllTextAsync(Path.Combine(notMounted, "precious.txt")));
+    }
+
+    [Fact]
+    public async Task A_mount_the_driver_never_makes_is_not_unmounted()
+    {
+        using var dir = new TestDirectory("foreign");
+        var finder = new TestDeviceFinder();
+        await using var driver = await NodeTestDriver.StartAsync(dir, finder);
+        var foreign = Directory.CreateDirectory(dir.Path("tmpfs")).FullName;
+        Shell.Run("mount", "-t", "tmpfs", "-o", "size=1m", "csi-test-tmpfs", foreign);
+        await File.WriteAllTextAsync(Path.Combine(foreign, "keep.txt"), "keep");
+
+        var unpublish = await Assert.ThrowsAsync<RpcException>(() => driver.Node.NodeUnpublishVolumeAsync(Unpublish("vol-f", foreign)).ResponseAsync);
+        var unstage = await Assert.ThrowsAsync<RpcException>(() => driver.Node.NodeUnstageVolumeAsync(Unstage("vol-f", foreign)).ResponseAsync);
+        var root = await Assert.ThrowsAsync<RpcException>(() => driver.Node.NodeUnpublishVolumeAsync(Unpublish("vol-f", "/")).ResponseAsync);
+
+        Assert.Equal(StatusCode.FailedPrecondition, unpublish.StatusCode);
+        Assert.Equal(StatusCode.FailedPrecondition, unstage.StatusCode);
+        Assert.Equal(StatusCode.FailedPrecondition, root.StatusCode);
+        Assert.Equal("tmpfs", Mounts.FindByMountPoint(foreign)?.FsType);
+        Assert.Equal("keep", await File.ReadAllTextAsync(Path.Combine(foreign, "keep.txt")));
+    }
+
+    [Fact]
+    public async Task Staging_a_volume_holding_a_partition_table_is_refused_and_nothing_is_written()
+    {
+        using var dir = new TestDirectory("refuse");
+        var finder = new TestDeviceFinder();
+        await using var driver = await NodeTestDriver.StartAsync(dir, finder);
+        var loop = LoopDevice.Create(dir, 64 * LoopDevice.MiB);
+        WriteMbr(loop.Device);
+        var staging = Directory.CreateDirectory(dir.Path("staging")).FullName;
+
+        var error = await Assert.ThrowsAsync<RpcException>(
+            () => driver.Node.NodeStageVolumeAsync(Stage("vol-p", loop.Device, staging, Mount("ext4"))).ResponseAsync);
+
+        Assert.Equal(StatusCode.FailedPrecondition, error.StatusCode);
+        Assert.Contains("dos partition table", error.Status.Detail, StringComparison.Ordinal);
+        Assert.Null(Mounts.FindByMountPoint(staging));
+        Assert.Equal("dos", Shell.Run("blkid", "-p", "-s", "PTTYPE", "-o", "value", loop.Device).Trim());
+        Assert.DoesNotContain("TYPE=\"", Shell.Run("blkid", "-p", loop.Device).Replace("PTTYPE=", "", StringComparison.Ordinal), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_existing_filesystem_of_another_type_is_never_reformatted()
+    {
+        using var dir = new TestDirectory("refuse");
+        var finder = new TestDeviceFinder();
+        await using var driver = await NodeTestDriver.StartAsync(dir, finder);
+        var loop = LoopDevice.Create(dir, Size);
+        Shell.Run("mkfs.xfs", "-q", loop.Device);
+        var uuid = Shell.Run("blkid", "-p", "-s", "UUID", "-o", "value", loop.Device).Trim();
+        var staging = Directory.CreateDirectory(dir.Path("staging")).FullName;
+
+        var error = await Assert.ThrowsAsync<RpcException>(
+            () => driver.Node.NodeStageVolumeAsync(Stage("vol-x", loop.Device, staging, Mount("ext4"))).ResponseAsync);
+        Assert.Equal(StatusCode.FailedPrecondition, error.StatusCode);
+        Assert.Contains("xfs", error.Status.Detail, StringComparison.Ordinal);
+        Assert.Null(Mounts.FindByMountPoint(staging));
+
+        // With no fs_type named, what is there is mounted as it is.
+        await driver.Node.NodeStageVolumeAsync(Stage("vol-x", loop.Device, staging, Mount()));
+        Assert.Equal("xfs", Mounts.FindByMountPoint(staging)?.FsType);
+        Assert.Equal(uuid, Shell.Run("blkid", "-p", "-s", "UUID", "-o", "value", loop.Device).Trim());
+        await driver.Node.NodeUnstageVolumeAsync(Unstage("vol-x", staging));
+    }
+
+    [Fact]
+    public async Task Format_options_in_the_volume_context_shape_the_new_filesystem()
+    {
+        using var dir = new TestDirectory("fmt");
+        var finder = new TestDeviceFinder();
+        await using var driver = await NodeTestDriver.StartAsync(dir, finder);
+        var loop = LoopDevice.Create(dir, 128 * LoopDevice.MiB);
+        var staging = Directory.CreateDirectory(dir.Path("staging")).FullName;
+
+        await driver.Node.NodeStageVolumeAsync(Stage("vol-o", loop.Device, staging, Mount("ext4"),
+            new Dictionary<string, string> { ["blockSize"] = "1024", ["inodeSize"] = "512", ["unrelated"] = "ignored" }));
+
+        var header = Shell.Run("dumpe2fs", "-h", loop.Device);
+        Assert.Matches(@"Block size:\s+1024\n", header);
+        Assert.Matches(@"Inode size:\s+512\n", header);
+    }
+
+    [Fact]
+    public async Task A_second_operation_on_a_volume_while_one_runs_is_aborted()
+    {
+        using var dir = new TestDirectory("busy");
+        var finder = new TestDeviceFinder();
+        await using var driver = await NodeTestDriver.StartAsync(dir, finder);
+        var loop = LoopDevice.Create(dir, 64 * LoopDevice.MiB);
+        var staging = Directory.CreateDirectory(dir.Path("staging")).FullName;
+        var entered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        finder.Gate = async _ =>
+        {
+            entered.TrySetResult();
+            await release.Task;
+        };
+
+        var first = driver.Node.NodeStageVolumeAsync(Stage("vol-c", loop.Device, staging, Mount("ext4"))).ResponseAsync;
+        await entered.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        var second = await Assert.ThrowsAsync<RpcException>(
+            () => driver.Node.NodeStageVolumeAsync(Stage("vol-c", loop.Device, staging, Mount("ext4"))).ResponseAsync);
+        var unstage = await Assert.ThrowsAsync<RpcException>(
+            () => driver.Node.NodeUnstageVolumeAsync(Unstage("vol-c", staging)).ResponseAsync);
+        finder.Gate = null;
+        release.SetResult();
+        await first;
+
+        Assert.Equal(StatusCode.Aborted, second.StatusCode);
+        Assert.Equal(StatusCode.Aborted, unstage.StatusCode);
+        Assert.NotNull(Mounts.FindByMountPoint(staging));
+        // Once the first finished, the volume is free again.
+        await driver.Node.NodeStageVolumeAsync(Stage("vol-c", loop.Device, staging, Mount("ext4")));
+    }
+
+    private static void WriteMbr(string device)
+    {
+        var sector = new byte[512];
+        sector[446 + 4] = 0x83;
+        BitConverter.GetBytes(2048u).CopyTo(sector, 446 + 8);
+        BitConverter.GetBytes(8192u).CopyTo(sector, 446 + 12);
+        sector[510] = 0x55;
+        sector[511] = 0xAA;
+        using var stream = new FileStream(device, FileMode.Open, FileAccess.Write, FileShare.ReadWrite);
+        stream.Write(sector);
+        stream.Flush(flushToDisk: true);
+    }
+}

@@ -1,0 +1,117 @@
+using System.Diagnostics;
+using System.Net.Sockets;
+using Csi.V1;
+using CsiDriver.Testing;
+
+namespace CsiDriver.Host.Tests.Startup;
+
+/// <summary>The csi-driver executable itself: socket handling, signals, command-line errors.</summary>
+public sealed class DriverProcessStartupTests
+{
+    [Fact]
+    public async Task A_stale_socket_file_left_by_a_dead_process_is_replaced()
+    {
+        using var dir = new TestDirectory("stale");
+        var socketPath = dir.Path("csi.sock");
+        // A socket file nobody listens on, as a killed driver leaves behind (bound, never listening).
+        using var orphan = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        orphan.Bind(new UnixDomainSocketEndPoint(socketPath));
+        Assert.True(File.Exists(socketPath));
+
+        await using var driver = await DriverProcess.StartAsync(socketPath, "--state-dir", dir.Path("state"), "--node-id", "n1");
+
+        var info = await driver.Identity.GetPluginInfoAsync(new GetPluginInfoRequest());
+        Assert.Equal("block.csi.csidriver.io", info.Name);
+    }
+
+    [Fact]
+    public async Task A_second_driver_refuses_to_start_on_a_live_socket_and_the_first_keeps_serving()
+    {
+        using var dir = new TestDirectory("live");
+        var socketPath = dir.Path("csi.sock");
+        await using var first = await DriverProcess.StartAsync(socketPath, "--state-dir", dir.Path("state"), "--node-id", "n1");
+
+        var (exitCode, output) = await RunToExitAsync("--endpoint", socketPath, "--state-dir", dir.Path("state2"));
+
+        Assert.Equal(2, exitCode);
+        Assert.Contains("already serving", output, StringComparison.Ordinal);
+        var probe = await first.Identity.ProbeAsync(new ProbeRequest());
+        Assert.NotNull(probe);
+    }
+
+    [Fact]
+    public async Task Sigterm_stops_the_driver_cleanly_and_removes_its_socket()
+    {
+        using var dir = new TestDirectory("term");
+        var socketPath = dir.Path("csi.sock");
+        await using var driver = await DriverProcess.StartAsync(socketPath, "--state-dir", dir.Path("state"), "--node-id", "n1");
+
+        var exitCode = await driver.TerminateAsync(TimeSpan.FromSeconds(30));
+
+        Assert.Equal(0, exitCode);
+        Assert.False(File.Exists(socketPath), "the socket file should be removed on shutdown");
+    }
+
+    [Theory]
+    [InlineData("--endpoint", "tcp://127.0.0.1:10000", "--endpoint must be unix:///path")]
+    [InlineData("--endpoint", "relative/csi.sock", "absolute path")]
+    [InlineData("--driver-name", "-bad-name-", "--driver-name")]
+    [InlineData("--log-level", "Loud", "--log-level")]
+    [InlineData("--mode", "sideways", "sideways")]
+    [InlineData("--state-dir", "relative/state", "--state-dir")]
+    [InlineData("--extra-tags", "novalue", "--extra-tags")]
+    public async Task Bad_options_exit_with_code_2_and_say_what_is_wrong(string option, string value, string expected)
+    {
+        using var dir = new TestDirectory("opts");
+        string[] args = option == "--endpoint"
+            ? [option, value]
+            : ["--endpoint", dir.Path("csi.sock"), option, value];
+
+        var (exitCode, output) = await RunToExitAsync(args);
+
+        Assert.NotEqual(0, exitCode);
+        Assert.Contains(expected, output, StringComparison.Ordinal);
+        Assert.False(File.Exists(dir.Path("csi.sock")), "nothing may be served after a configuration error");
+    }
+
+    [Fact]
+    public async Task Help_documents_every_option()
+    {
+        var (exitCode, output) = await RunToExitAsync("--help");
+
+        Assert.Equal(0, exitCode);
+        foreach (var option in new[]
+                 {
+                     "--endpoint", "--mode", "--driver-name", "--node-id", "--backend", "--state-dir", "--log-format",
+                     "--log-level", "--metrics-address", "--volume-attach-limit", "--region", "--aws-ec2-endpoint",
+                     "--extra-tags", "--metadata-sources",
+                 })
+        {
+            Assert.Contains(option, output, StringComparison.Ordinal);
+        }
+    }
+
+    private static async Task<(int ExitCode, string Output)> RunToExitAsync(params string[] arguments)
+    {
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "csi-driver.dll"));
+        foreach (var argument in arguments)
+        {
+            info.ArgumentList.Add(argument);
+        }
+        using var process = Process.Start(info)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        try
+        {
+            await process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw;
+        }
+        return (process.ExitCode, await stdout + await stderr);
+    }
+}
