@@ -196,6 +196,37 @@ public sealed class InClusterKubernetesNodeApiTests
     }
 
     [Fact]
+    public async Task Debug_logs_show_each_api_call_but_never_the_token()
+    {
+        await using var server = await FakeKubernetesApiServer.StartAsync();
+        server.Token = "eyJhbGciOiJSUzI1NiJ9.secret-service-account-token";
+        server.AddNode("node-a", ("x/agent-not-ready", null, "NoExecute", null));
+        server.GetFailures.Enqueue(503);
+        server.ForbidPatch = true;
+        var logs = new CapturingLoggerProvider();
+        using var api = new InClusterKubernetesNodeApi(
+            new KubernetesApiOptions { BaseUri = server.BaseUri, Token = server.Token, InitialBackoff = TimeSpan.FromMilliseconds(1) },
+            new TypedLogger(logs.CreateLogger(nameof(InClusterKubernetesNodeApi))));
+
+        var node = (await api.GetNodeAsync("node-a", CancellationToken.None))!;
+        var forbidden = await Assert.ThrowsAsync<UnauthorizedAccessException>(() => api.TryReplaceTaintsAsync("node-a", node.ResourceVersion, [], CancellationToken.None));
+
+        Assert.Contains(logs.Entries, e => e.Level == Microsoft.Extensions.Logging.LogLevel.Debug && e.Message.Contains("Kubernetes GET ") && e.Message.Contains("/api/v1/nodes/node-a -> 503"));
+        Assert.Contains(logs.Entries, e => e.Level == Microsoft.Extensions.Logging.LogLevel.Debug && e.Message.Contains("Kubernetes GET ") && e.Message.Contains("/api/v1/nodes/node-a -> 200"));
+        Assert.Contains(logs.Entries, e => e.Level == Microsoft.Extensions.Logging.LogLevel.Debug && e.Message.Contains("Kubernetes PATCH ") && e.Message.Contains("/api/v1/nodes/node-a -> 403"));
+        Assert.DoesNotContain("secret-service-account-token", logs.Text);
+        Assert.DoesNotContain("secret-service-account-token", forbidden.Message);
+    }
+
+    private sealed class TypedLogger(Microsoft.Extensions.Logging.ILogger inner) : Microsoft.Extensions.Logging.ILogger<InClusterKubernetesNodeApi>
+    {
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => inner.BeginScope(state);
+        public bool IsEnabled(Microsoft.Extensions.Logging.LogLevel logLevel) => inner.IsEnabled(logLevel);
+        public void Log<TState>(Microsoft.Extensions.Logging.LogLevel logLevel, Microsoft.Extensions.Logging.EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+            inner.Log(logLevel, eventId, state, exception, formatter);
+    }
+
+    [Fact]
     public void In_cluster_configuration_comes_from_the_service_environment()
     {
         Assert.Null(KubernetesApiOptions.FromEnvironment(_ => null));
