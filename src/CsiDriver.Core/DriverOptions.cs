@@ -1,3 +1,4 @@
+using System.Net;
 using System.Text.RegularExpressions;
 
 namespace CsiDriver.Core;
@@ -86,7 +87,45 @@ public sealed partial class DriverOptions
         {
             errors.Add("--volume-attach-limit must not be negative");
         }
+        if (MetricsAddress is not null && !TryParseListenAddress(MetricsAddress, out _, out _))
+        {
+            errors.Add($"--metrics-address '{MetricsAddress}' must be [ip]:port with an IP address or localhost, e.g. :3301, 0.0.0.0:3301, 127.0.0.1:3301 or [::]:3301");
+        }
         return errors;
+    }
+
+    /// <summary>
+    /// Parses ":port", "ip:port", "[ipv6]:port" or "localhost:port". address is null for ":port" (every interface)
+    /// and <see cref="IPAddress.Loopback"/> for localhost. Port 0 asks for a free port (tests).
+    /// </summary>
+    public static bool TryParseListenAddress(string text, out IPAddress? address, out int port)
+    {
+        address = null;
+        port = 0;
+        var colon = text.LastIndexOf(':');
+        if (colon < 0 || !int.TryParse(text.AsSpan(colon + 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out port)
+            || port > 65535)
+        {
+            return false;
+        }
+        var host = text[..colon];
+        if (host.Length == 0)
+        {
+            return true;
+        }
+        if (host.Equals("localhost", StringComparison.OrdinalIgnoreCase))
+        {
+            address = IPAddress.Loopback;
+            return true;
+        }
+        // An IPv6 address needs brackets so its own colons are not mistaken for the port separator.
+        if (host.StartsWith('[') && host.EndsWith(']'))
+        {
+            return IPAddress.TryParse(host[1..^1], out address) && address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6;
+        }
+        // Dotted quad only: IPAddress.TryParse would also take "10.1" or a bare number.
+        return host.Count(c => c == '.') == 3
+            && IPAddress.TryParse(host, out address) && address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork;
     }
 
     [GeneratedRegex("^[a-zA-Z0-9]([a-zA-Z0-9.-]*[a-zA-Z0-9])?$")]

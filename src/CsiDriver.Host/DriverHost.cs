@@ -2,6 +2,8 @@ using CsiDriver.Cloud.Aws;
 using CsiDriver.Cloud.Local;
 using CsiDriver.Core;
 using CsiDriver.Driver;
+using CsiDriver.Host.Observability;
+using CsiDriver.Kubernetes;
 using CsiDriver.Mounter;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -61,11 +63,14 @@ public static class DriverHost
                 builder.Services.AddAwsBackend(configuration.Aws, options);
                 break;
         }
+        builder.AddObservability(options);
+        builder.Services.AddKubernetesNodeApi(options);
 
         // Tests replace services here (a fake provider, a test device finder); the last registration wins.
         configureServices?.Invoke(builder.Services);
 
         var app = builder.Build();
+        app.MapObservability(options);
         app.MapCsiServices(options);
         app.Lifetime.ApplicationStarted.Register(() => app.Logger.LogInformation(
             "csi-driver {Version} serving {DriverName} on {Endpoint}: mode {Mode}, backend {Backend}, node {NodeId}",

@@ -1,7 +1,11 @@
 namespace CsiDriver.Kubernetes;
 
 /// <summary>A taint on a Node object.</summary>
-public sealed record NodeTaint(string Key, string? Value, string Effect);
+public sealed record NodeTaint(string Key, string? Value, string Effect)
+{
+    /// <summary>When a NoExecute taint was added; kept on rewrite so tolerationSeconds of running pods keep counting from it.</summary>
+    public DateTimeOffset? TimeAdded { get; init; }
+}
 
 /// <summary>The parts of a Kubernetes Node object the driver reads.</summary>
 public sealed record KubernetesNode(

@@ -1,0 +1,189 @@
+using System.Diagnostics;
+using CsiDriver.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace CsiDriver.Kubernetes;
+
+/// <summary>How the startup taint removal finds its node and how long it keeps trying.</summary>
+public sealed class NodeTaintRemoverOptions
+{
+    /// <summary>The Node object's name; null: NODE_NAME (downward API spec.nodeName), then --node-id.</summary>
+    public string? NodeName { get; init; }
+
+    /// <summary>Attempts after transient failures (API unreachable, node not found yet) before giving up.</summary>
+    public int MaxAttempts { get; init; } = 12;
+
+    public TimeSpan InitialBackoff { get; init; } = TimeSpan.FromSeconds(1);
+
+    public TimeSpan MaxBackoff { get; init; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>Re-reads after a resourceVersion conflict before counting it as a failed attempt.</summary>
+    public int MaxConflictRetries { get; init; } = 10;
+}
+
+public enum TaintRemovalOutcome
+{
+    Removed,
+    NotPresent,
+    Forbidden,
+    NodeNotFound,
+    GaveUp,
+    Skipped,
+}
+
+/// <summary>
+/// Once the node plugin serves its socket, removes the "&lt;driver-name&gt;/agent-not-ready" taint (any effect)
+/// from this node's Node object, so clusters that add it at node creation schedule volume-using pods only
+/// once the driver can serve them. Runs in the background: never blocks startup, never stops the process.
+/// </summary>
+public sealed class NodeTaintRemover(
+    DriverOptions driver,
+    NodeTaintRemoverOptions options,
+    IServiceProvider services,
+    IHostApplicationLifetime lifetime,
+    ILogger<NodeTaintRemover> logger) : BackgroundService
+{
+    private readonly TaskCompletionSource<TaintRemovalOutcome> _outcome = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>The taint key this driver owns.</summary>
+    public string TaintKey => TaintKeyFor(driver.DriverName);
+
+    /// <summary>Completes with what the background removal did (for tests and diagnostics).</summary>
+    public Task<TaintRemovalOutcome> Outcome => _outcome.Task;
+
+    public static string TaintKeyFor(string driverName) => driverName + "/agent-not-ready";
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var outcome = TaintRemovalOutcome.Skipped;
+        try
+        {
+            var api = services.GetService<IKubernetesNodeApi>();
+            if (api is null)
+            {
+                logger.LogDebug("Not running in a Kubernetes cluster; no {TaintKey} taint to remove", TaintKey);
+                return;
+            }
+            await WaitForStartAsync(stoppingToken).ConfigureAwait(false);
+            var nodeName = options.NodeName ?? NullIfEmpty(Environment.GetEnvironmentVariable("NODE_NAME")) ?? driver.NodeId;
+            if (nodeName is null)
+            {
+                logger.LogWarning(
+                    "Cannot remove the {TaintKey} taint: this node's name is unknown (set NODE_NAME from spec.nodeName or --node-id)", TaintKey);
+                return;
+            }
+            outcome = await RemoveAsync(api, nodeName, stoppingToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+        catch (Exception ex)
+        {
+            // Never take the driver down over the taint: it only delays scheduling onto this node.
+            logger.LogError(ex, "Removing the {TaintKey} taint failed unexpectedly; the node stays tainted", TaintKey);
+            outcome = TaintRemovalOutcome.GaveUp;
+        }
+        finally
+        {
+            _outcome.TrySetResult(outcome);
+        }
+    }
+
+    /// <summary>Reads the node and removes this driver's taint, re-reading on conflicts and backing off on transient failures.</summary>
+    public async Task<TaintRemovalOutcome> RemoveAsync(IKubernetesNodeApi api, string nodeName, CancellationToken cancellationToken)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var failures = 0;
+        var conflicts = 0;
+        while (true)
+        {
+            string problem;
+            var nodeMissing = false;
+            try
+            {
+                var node = await api.GetNodeAsync(nodeName, cancellationToken).ConfigureAwait(false);
+                if (node is null)
+                {
+                    // The usual cause: NODE_NAME not set, so the node id (e.g. an EC2 instance id) was used as the name.
+                    problem = $"node {nodeName} does not exist (is NODE_NAME set from spec.nodeName?)";
+                    nodeMissing = true;
+                }
+                else
+                {
+                    var ours = node.Taints.Where(t => t.Key == TaintKey).ToList();
+                    if (ours.Count == 0)
+                    {
+                        logger.LogInformation("Node {Node} has no {TaintKey} taint; nothing to remove", nodeName, TaintKey);
+                        return TaintRemovalOutcome.NotPresent;
+                    }
+                    var remaining = node.Taints.Where(t => t.Key != TaintKey).ToList();
+                    if (await api.TryReplaceTaintsAsync(nodeName, node.ResourceVersion, remaining, cancellationToken).ConfigureAwait(false))
+                    {
+                        logger.LogInformation(
+                            "Removed taint {TaintKey} ({Effects}) from node {Node} in {ElapsedMs} ms; volume-using pods can now be scheduled here",
+                            TaintKey, string.Join(",", ours.Select(t => t.Effect)), nodeName, Math.Round(Stopwatch.GetElapsedTime(started).TotalMilliseconds));
+                        return TaintRemovalOutcome.Removed;
+                    }
+                    conflicts++;
+                    if (conflicts <= options.MaxConflictRetries)
+                    {
+                        logger.LogDebug("Node {Node} changed while removing {TaintKey} (conflict {Conflict}); re-reading", nodeName, TaintKey, conflicts);
+                        continue;
+                    }
+                    problem = $"node {nodeName} kept changing ({conflicts} conflicts)";
+                    conflicts = 0;
+                }
+            }
+            catch (UnauthorizedAccessException ex)
+            {
+                logger.LogError(
+                    "Cannot remove taint {TaintKey} from node {Node}: {Reason}. Grant the node plugin's ServiceAccount a ClusterRole rule " +
+                    "apiGroups: [\"\"], resources: [\"nodes\"], verbs: [\"get\", \"patch\"]; until then the node stays tainted",
+                    TaintKey, nodeName, ex.Message);
+                return TaintRemovalOutcome.Forbidden;
+            }
+            catch (Exception ex) when (!cancellationToken.IsCancellationRequested && ex is HttpRequestException or IOException or TimeoutException or System.Text.Json.JsonException)
+            {
+                problem = ex.Message;
+            }
+
+            failures++;
+            if (failures >= options.MaxAttempts)
+            {
+                logger.LogError(
+                    "Giving up removing taint {TaintKey} from node {Node} after {Attempts} attempts: {Reason}. Remove it by hand: kubectl taint node {Node} {TaintKey}-",
+                    TaintKey, nodeName, failures, problem, nodeName, TaintKey);
+                return nodeMissing ? TaintRemovalOutcome.NodeNotFound : TaintRemovalOutcome.GaveUp;
+            }
+            var delay = Backoff(failures);
+            logger.LogWarning(
+                "Could not remove taint {TaintKey} from node {Node} yet: {Reason}; retrying in {DelayMs} ms (attempt {Attempt} of {MaxAttempts})",
+                TaintKey, nodeName, problem, Math.Round(delay.TotalMilliseconds), failures, options.MaxAttempts);
+            await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private TimeSpan Backoff(int failures)
+    {
+        var ceiling = Math.Min(options.MaxBackoff.TotalMilliseconds, options.InitialBackoff.TotalMilliseconds * Math.Pow(2, failures - 1));
+        // Half fixed, half jitter: nodes started together do not hit the API in lockstep.
+        return TimeSpan.FromMilliseconds(ceiling / 2 + Random.Shared.NextDouble() * ceiling / 2);
+    }
+
+    /// <summary>Waits until the host has started, i.e. the CSI socket is serving.</summary>
+    private async Task WaitForStartAsync(CancellationToken cancellationToken)
+    {
+        if (lifetime.ApplicationStarted.IsCancellationRequested)
+        {
+            return;
+        }
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var onStarted = lifetime.ApplicationStarted.Register(() => started.TrySetResult());
+        using var onStopping = cancellationToken.Register(() => started.TrySetCanceled(cancellationToken));
+        await started.Task.ConfigureAwait(false);
+    }
+
+    private static string? NullIfEmpty(string? value) => string.IsNullOrEmpty(value) ? null : value;
+}
