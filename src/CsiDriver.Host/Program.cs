@@ -13,7 +13,16 @@ var root = commandLine.BuildRoot(static async (configuration, cancellationToken)
         await Console.Error.WriteLineAsync($"csi-driver: {ex.Message}").ConfigureAwait(false);
         return 2;
     }
-    await app.RunAsync().ConfigureAwait(false);
+    try
+    {
+        await app.RunAsync().ConfigureAwait(false);
+    }
+    catch (IOException ex)
+    {
+        // e.g. the metrics port is taken: say so plainly instead of an unhandled-exception dump.
+        await Console.Error.WriteLineAsync($"csi-driver: {ex.Message}").ConfigureAwait(false);
+        return 1;
+    }
     return 0;
 });
 return await root.Parse(args).InvokeAsync().ConfigureAwait(false);

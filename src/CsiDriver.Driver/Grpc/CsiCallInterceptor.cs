@@ -99,7 +99,7 @@ public sealed class CsiCallInterceptor(ILogger<CsiCallInterceptor> logger, Drive
         {
             state.Add(new("Error", error));
         }
-        var text = $"{method} {string.Join(' ', ids.Select(i => $"{i.Key}={i.Value}"))} -> {code} in {elapsed.TotalMilliseconds:F1} ms"
+        var text = string.Join(' ', ids.Select(i => $"{i.Key}={i.Value}").Prepend(method)) + $" -> {code} in {elapsed.TotalMilliseconds:F1} ms"
             + (error is null ? string.Empty : $": {error}");
         logger.Log(level, default, new CallLogState(state, text), null, static (s, _) => s.Text);
     }

@@ -75,6 +75,23 @@ public sealed class DriverProcessStartupTests
     }
 
     [Fact]
+    public async Task A_metrics_port_already_taken_stops_the_driver_with_a_plain_error()
+    {
+        using var dir = new TestDirectory("port");
+        using var taken = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        taken.Start();
+        var port = ((System.Net.IPEndPoint)taken.LocalEndpoint).Port;
+
+        var (exitCode, output) = await RunToExitAsync(
+            "--endpoint", dir.Path("csi.sock"), "--state-dir", dir.Path("state"), "--metrics-address", $"127.0.0.1:{port}");
+
+        Assert.Equal(1, exitCode);
+        Assert.Contains($"csi-driver: ", output, StringComparison.Ordinal);
+        Assert.Contains(port.ToString(System.Globalization.CultureInfo.InvariantCulture), output, StringComparison.Ordinal);
+        Assert.DoesNotContain("Unhandled exception", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Help_documents_every_option()
     {
         var (exitCode, output) = await RunToExitAsync("--help");
