@@ -39,6 +39,7 @@ public sealed class LocalVolumeProvider : IVolumeProvider, IDisposable
     private readonly Dictionary<string, LocalVolumeRecord> _volumes = new(StringComparer.Ordinal);
     private readonly Dictionary<string, LocalSnapshotRecord> _snapshots = new(StringComparer.Ordinal);
     private bool _recovered;
+    private FileStream? _stateLock;
     private long _attachedHere;
 
     public LocalVolumeProvider(
@@ -421,7 +422,11 @@ public sealed class LocalVolumeProvider : IVolumeProvider, IDisposable
         }
     }
 
-    public void Dispose() => _gate.Dispose();
+    public void Dispose()
+    {
+        _stateLock?.Dispose();
+        _gate.Dispose();
+    }
 
     // ---------------------------------------------------------------- helpers
 
@@ -677,6 +682,7 @@ public sealed class LocalVolumeProvider : IVolumeProvider, IDisposable
         {
             if (!_recovered)
             {
+                _stateLock ??= LockStateDir();
                 await new LocalStateRecovery(_paths, _loops, _volumes, _snapshots, _logger).RunAsync().ConfigureAwait(false);
                 _recovered = true;
                 UpdateGauge();
@@ -688,6 +694,25 @@ public sealed class LocalVolumeProvider : IVolumeProvider, IDisposable
             throw;
         }
         return new GateRelease(_gate);
+    }
+
+    /// <summary>
+    /// Holds an exclusive lock on the state dir for the process's lifetime: two controllers on one state dir would
+    /// each believe their own view. .NET takes FileShare.None as an advisory flock, which the kernel drops when the
+    /// process dies, even by kill -9, so a crash never leaves the dir locked.
+    /// </summary>
+    private FileStream LockStateDir()
+    {
+        Directory.CreateDirectory(_paths.StateDir);
+        var path = Path.Combine(_paths.StateDir, "lock");
+        try
+        {
+            return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        }
+        catch (IOException ex)
+        {
+            throw StorageException.Unavailable($"state dir {_paths.StateDir} is in use by another controller process", ex);
+        }
     }
 
     private sealed class GateRelease(SemaphoreSlim gate) : IDisposable

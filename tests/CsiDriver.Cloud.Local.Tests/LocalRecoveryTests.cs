@@ -178,4 +178,18 @@ public sealed class LocalRecoveryTests
             Assert.True(File.Exists(Paths(dir).VolumeImage(volumeId)));
         }
     }
+
+    [Fact]
+    public async Task A_second_controller_on_the_same_state_dir_is_refused()
+    {
+        using var dir = new TestDirectory("local-lock");
+        await using var first = await RunningDriver.StartLocalAsync(dir);
+        var configuration = RunningDriver.LocalConfiguration(dir);
+        configuration.Driver.Endpoint = "unix://" + dir.Path("second.sock");
+
+        var ex = await Assert.ThrowsAnyAsync<Exception>(() => RunningDriver.StartAsync(configuration));
+
+        Assert.Contains("in use by another controller", ex.ToString(), StringComparison.Ordinal);
+        Assert.NotNull(await first.Controller.ListVolumesAsync(new ListVolumesRequest()));
+    }
 }
