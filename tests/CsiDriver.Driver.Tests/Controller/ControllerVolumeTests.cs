@@ -238,7 +238,16 @@ public sealed class ControllerVolumeTests
             VolumeCapabilities = { Mount(Mode.MultiNodeMultiWriter) },
         });
 
+        var wrongContext = await driver.Controller.ValidateVolumeCapabilitiesAsync(new ValidateVolumeCapabilitiesRequest
+        {
+            VolumeId = volumeId,
+            VolumeCapabilities = { Mount() },
+            VolumeContext = { ["blockSize"] = "1024" },
+        });
+
         Assert.Equal(2, supported.Confirmed.VolumeCapabilities.Count);
+        Assert.Null(wrongContext.Confirmed);
+        Assert.Contains("blockSize", wrongContext.Message, StringComparison.Ordinal);
         Assert.Null(unsupported.Confirmed);
         Assert.Contains("MultiNodeMultiWriter", unsupported.Message, StringComparison.Ordinal);
     }
