@@ -70,6 +70,11 @@ public sealed class LocalVolumeProvider : IVolumeProvider, IDisposable
 
     public async Task<bool> ProbeAsync(CancellationToken cancellationToken)
     {
+        // Once recovered the backend is a directory on this machine: ready, without queueing behind a long copy.
+        if (Volatile.Read(ref _recovered))
+        {
+            return true;
+        }
         using (await EnterAsync(cancellationToken).ConfigureAwait(false))
         {
             return true;
@@ -169,7 +174,15 @@ public sealed class LocalVolumeProvider : IVolumeProvider, IDisposable
             AtomicFile.SyncDirectory(_paths.VolumesDir);
             _volumes.Remove(volumeId);
             await DetachAllBackedByAsync(_paths.VolumeImage(volumeId)).ConfigureAwait(false);
-            File.Delete(_paths.VolumeImage(volumeId));
+            try
+            {
+                File.Delete(_paths.VolumeImage(volumeId));
+            }
+            catch (IOException ex)
+            {
+                // Past the commit point the volume is gone; the next start removes the leftover image.
+                _logger.LogWarning(ex, "Volume {VolumeId} deleted but its image could not be removed yet", volumeId);
+            }
             _logger.LogInformation("Deleted volume {VolumeId} ({Name})", volumeId, record.Name);
         }
     }
@@ -219,7 +232,7 @@ public sealed class LocalVolumeProvider : IVolumeProvider, IDisposable
                 }
                 if (LoopDevices.IsBackedBy(attachment.LoopDevice, image))
                 {
-                    ReplaceLink(link, attachment.LoopDevice);
+                    DeviceLinks.Replace(link, attachment.LoopDevice);
                     return publishContext;
                 }
                 // The recorded loop device vanished (detached by hand, or a reboot): attach again below.
@@ -237,7 +250,7 @@ public sealed class LocalVolumeProvider : IVolumeProvider, IDisposable
             var device = await _loops.AttachAsync(image, spec.ReadOnly, CancellationToken.None).ConfigureAwait(false);
             try
             {
-                ReplaceLink(link, device);
+                DeviceLinks.Replace(link, device);
                 var attached = record with { Attachment = new LocalAttachment(spec.NodeId, device, spec.ReadOnly) };
                 AtomicFile.WriteJson(_paths.VolumeRecord(record.VolumeId), attached);
                 _volumes[record.VolumeId] = attached;
@@ -269,7 +282,7 @@ public sealed class LocalVolumeProvider : IVolumeProvider, IDisposable
             // Detach first, record last: a crash in between leaves a record whose device is gone, which
             // recovery repairs, never a device nobody knows about.
             await DetachAllBackedByAsync(_paths.VolumeImage(volumeId)).ConfigureAwait(false);
-            RemoveLink(_paths.DeviceLink(volumeId));
+            DeviceLinks.Remove(_paths.DeviceLink(volumeId));
             var detached = record with { Attachment = null };
             AtomicFile.WriteJson(_paths.VolumeRecord(volumeId), detached);
             _volumes[volumeId] = detached;
@@ -581,40 +594,6 @@ public sealed class LocalVolumeProvider : IVolumeProvider, IDisposable
         stream.Flush(flushToDisk: true);
     }
 
-    private void ReplaceLink(string link, string device)
-    {
-        var current = File.Exists(link) || Directory.Exists(link) || IsSymlink(link) ? new FileInfo(link).LinkTarget : null;
-        if (current == device)
-        {
-            return;
-        }
-        var temp = LocalStatePaths.TempFor(link);
-        File.CreateSymbolicLink(temp, device);
-        File.Move(temp, link, overwrite: true);
-        AtomicFile.SyncDirectory(_paths.DevicesDir);
-    }
-
-    private void RemoveLink(string link)
-    {
-        if (IsSymlink(link))
-        {
-            File.Delete(link);
-            AtomicFile.SyncDirectory(_paths.DevicesDir);
-        }
-    }
-
-    private static bool IsSymlink(string path)
-    {
-        try
-        {
-            return new FileInfo(path).LinkTarget is not null;
-        }
-        catch (IOException)
-        {
-            return false;
-        }
-    }
-
     private async Task DetachAllBackedByAsync(string image)
     {
         foreach (var loop in LoopDevices.List().Where(l => l.BackingFile == image || l.BackingFile == image + " (deleted)"))
@@ -684,8 +663,8 @@ public sealed class LocalVolumeProvider : IVolumeProvider, IDisposable
             {
                 _stateLock ??= LockStateDir();
                 await new LocalStateRecovery(_paths, _loops, _volumes, _snapshots, _logger).RunAsync().ConfigureAwait(false);
-                _recovered = true;
                 UpdateGauge();
+                Volatile.Write(ref _recovered, true);
             }
         }
         catch

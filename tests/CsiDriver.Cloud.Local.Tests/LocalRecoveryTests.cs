@@ -192,4 +192,28 @@ public sealed class LocalRecoveryTests
         Assert.Contains("in use by another controller", ex.ToString(), StringComparison.Ordinal);
         Assert.NotNull(await first.Controller.ListVolumesAsync(new ListVolumesRequest()));
     }
+
+    [Fact]
+    public async Task A_state_dir_reached_through_a_symlink_still_recognises_its_loop_devices()
+    {
+        using var dir = new TestDirectory("local-symlink");
+        Directory.CreateDirectory(dir.Path("real"));
+        Directory.CreateSymbolicLink(dir.Path("link"), dir.Path("real"));
+        var configuration = RunningDriver.LocalConfiguration(dir);
+        configuration.Local.StateDir = dir.Path("link", "state");
+        string volumeId;
+        await using (var driver = await RunningDriver.StartAsync(configuration))
+        {
+            volumeId = (await driver.Controller.CreateVolumeAsync(Create("pvc-symlink"))).Volume.VolumeId;
+            await driver.Controller.ControllerPublishVolumeAsync(Publish(volumeId));
+        }
+
+        await using (var driver = await RunningDriver.StartAsync(configuration))
+        {
+            var got = await driver.Controller.ControllerGetVolumeAsync(new ControllerGetVolumeRequest { VolumeId = volumeId });
+
+            Assert.False(got.Status.VolumeCondition.Abnormal, got.Status.VolumeCondition.Message);
+            Assert.Equal(dir.Path("real", "state", "volumes", volumeId + ".img"), BackingFile(Assert.Single(LoopsBelow(dir))));
+        }
+    }
 }
