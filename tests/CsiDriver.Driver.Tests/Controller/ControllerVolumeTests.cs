@@ -342,4 +342,22 @@ public sealed class ControllerVolumeTests
 
         await driver.Controller.ControllerPublishVolumeAsync(Publish(volumeId));
     }
+
+    [Fact]
+    public async Task Concurrent_operations_on_different_volumes_all_succeed()
+    {
+        using var dir = new TestDirectory("ctl-parallel");
+        await using var driver = await RunningDriver.StartLocalAsync(dir);
+
+        var ids = await Task.WhenAll(Enumerable.Range(0, 6).Select(async i =>
+        {
+            var id = (await driver.Controller.CreateVolumeAsync(Create($"pvc-par-{i}"))).Volume.VolumeId;
+            await driver.Controller.ControllerPublishVolumeAsync(Publish(id));
+            await driver.Controller.ControllerExpandVolumeAsync(Expand(id, 20 * MiB));
+            return id;
+        }));
+
+        Assert.Equal(6, ids.Distinct().Count());
+        Assert.Equal(6, TestDirectory.LoopDevicesBackedBelow(dir.Root + "/").Count);
+    }
 }
