@@ -1,4 +1,3 @@
-using System.Globalization;
 using CsiDriver.Core;
 using CsiDriver.Core.Errors;
 using CsiDriver.Core.Observability;
@@ -200,7 +199,7 @@ public sealed class LocalVolumeProvider : IVolumeProvider, IDisposable
         using (await EnterAsync(cancellationToken).ConfigureAwait(false))
         {
             var all = _volumes.Values.OrderBy(v => v.VolumeId, StringComparer.Ordinal).ToList();
-            return Paginate(all, maxEntries, startingToken, ToInfo);
+            return Paginate(all, v => v.VolumeId, LocalStatePaths.IsVolumeId, maxEntries, startingToken, ToInfo);
         }
     }
 
@@ -210,6 +209,13 @@ public sealed class LocalVolumeProvider : IVolumeProvider, IDisposable
         {
             var record = _volumes.GetValueOrDefault(spec.VolumeId)
                 ?? throw StorageException.NotFound($"volume {spec.VolumeId} not found");
+            // A volume held by another node is refused first (the CO must detach it there), whether or not the
+            // requested node exists: FAILED_PRECONDITION names the holder, which is what the CO needs to know.
+            if (record.Attachment is { } holder && holder.NodeId != spec.NodeId)
+            {
+                throw StorageException.FailedPrecondition(
+                    $"volume {record.VolumeId} is published to node {holder.NodeId}; a local volume is attached to one node at a time");
+            }
             if (spec.NodeId != NodeId)
             {
                 throw StorageException.NotFound($"node {spec.NodeId} is not served by the local backend (it serves node {NodeId})");
@@ -220,11 +226,6 @@ public sealed class LocalVolumeProvider : IVolumeProvider, IDisposable
 
             if (record.Attachment is { } attachment)
             {
-                if (attachment.NodeId != spec.NodeId)
-                {
-                    throw StorageException.FailedPrecondition(
-                        $"volume {record.VolumeId} is published to node {attachment.NodeId}; a local volume is attached to one node at a time");
-                }
                 if (attachment.ReadOnly != spec.ReadOnly)
                 {
                     throw StorageException.AlreadyExists(
@@ -431,7 +432,7 @@ public sealed class LocalVolumeProvider : IVolumeProvider, IDisposable
                 .Where(s => filter.SourceVolumeId is null || s.SourceVolumeId == filter.SourceVolumeId)
                 .OrderBy(s => s.SnapshotId, StringComparer.Ordinal)
                 .ToList();
-            return Paginate(matching, maxEntries, startingToken, ToInfo);
+            return Paginate(matching, s => s.SnapshotId, LocalStatePaths.IsSnapshotId, maxEntries, startingToken, ToInfo);
         }
     }
 
@@ -606,18 +607,28 @@ public sealed class LocalVolumeProvider : IVolumeProvider, IDisposable
 
     private void UpdateGauge() => Interlocked.Exchange(ref _attachedHere, AttachedCount(NodeId));
 
-    private static Page<TOut> Paginate<TIn, TOut>(List<TIn> all, int maxEntries, string? startingToken, Func<TIn, TOut> map)
+    /// <summary>
+    /// Keyset pagination over a list sorted by id: the token is the last id of the previous page, and the next
+    /// page starts after it. Deleting or adding objects between pages never shifts a page (the spec allows
+    /// misses and duplicates, this has neither for objects that stay). A token that is not an id → ABORTED.
+    /// </summary>
+    private static Page<TOut> Paginate<TIn, TOut>(List<TIn> sorted, Func<TIn, string> idOf, Func<string, bool> isId,
+        int maxEntries, string? startingToken, Func<TIn, TOut> map)
     {
-        var start = 0;
-        if (!string.IsNullOrEmpty(startingToken) &&
-            (!int.TryParse(startingToken, NumberStyles.None, CultureInfo.InvariantCulture, out start) || start > all.Count))
+        IEnumerable<TIn> rest = sorted;
+        if (!string.IsNullOrEmpty(startingToken))
         {
-            throw StorageException.Aborted($"starting_token '{startingToken}' is not valid for this listing; list again from the start");
+            if (!isId(startingToken))
+            {
+                throw StorageException.Aborted($"starting_token '{startingToken}' was not issued by this listing; list again from the start");
+            }
+            rest = sorted.Where(item => string.CompareOrdinal(idOf(item), startingToken) > 0);
         }
-        var count = maxEntries > 0 ? Math.Min(maxEntries, all.Count - start) : all.Count - start;
-        var items = all.GetRange(start, count).Select(map).ToList();
-        var next = start + count < all.Count ? (start + count).ToString(CultureInfo.InvariantCulture) : null;
-        return new Page<TOut>(items, next);
+        var remaining = rest.ToList();
+        var count = maxEntries > 0 ? Math.Min(maxEntries, remaining.Count) : remaining.Count;
+        var page = remaining.Take(count).ToList();
+        var next = count < remaining.Count ? idOf(page[^1]) : null;
+        return new Page<TOut>(page.Select(map).ToList(), next);
     }
 
     private VolumeInfo ToInfo(LocalVolumeRecord record)

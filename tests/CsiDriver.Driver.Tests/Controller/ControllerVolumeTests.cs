@@ -284,6 +284,30 @@ public sealed class ControllerVolumeTests
     }
 
     [Fact]
+    public async Task ListVolumes_tokens_survive_deletes_and_creates_between_pages()
+    {
+        using var dir = new TestDirectory("ctl-listchange");
+        await using var driver = await RunningDriver.StartLocalAsync(dir);
+        var original = new List<string>();
+        for (var i = 0; i < 6; i++)
+        {
+            original.Add((await driver.Controller.CreateVolumeAsync(Create($"pvc-change-{i}"))).Volume.VolumeId);
+        }
+
+        var first = await driver.Controller.ListVolumesAsync(new ListVolumesRequest { MaxEntries = 3 });
+        var deleted = first.Entries[^1].Volume.VolumeId;
+        await driver.Controller.DeleteVolumeAsync(new DeleteVolumeRequest { VolumeId = deleted });
+        await driver.Controller.CreateVolumeAsync(Create("pvc-change-new"));
+        var rest = await driver.Controller.ListVolumesAsync(new ListVolumesRequest { StartingToken = first.NextToken });
+
+        // Every volume that existed throughout is listed exactly once, though the page it was on lost a member.
+        var seen = first.Entries.Concat(rest.Entries).Select(e => e.Volume.VolumeId).ToList();
+        Assert.All(original.Where(id => id != deleted), id => Assert.Single(seen, listed => listed == id));
+        Assert.Equal(3, first.Entries.Count);
+        Assert.Empty(rest.NextToken);
+    }
+
+    [Fact]
     public async Task ControllerGetVolume_reports_an_abnormal_condition_when_the_backing_file_is_gone()
     {
         using var dir = new TestDirectory("ctl-condition");
