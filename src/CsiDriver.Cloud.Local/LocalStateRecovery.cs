@@ -177,6 +177,12 @@ internal sealed class LocalStateRecovery(
             if (keep is not null)
             {
                 DeviceLinks.Replace(paths.DeviceLink(record.VolumeId), keep.Device);
+                // An expand that grew the file but died before `losetup --set-capacity`: finish it.
+                if (File.Exists(image) && LoopDevices.SizeBytes(keep.Device) is var kernelSize and >= 0 && kernelSize < new FileInfo(image).Length)
+                {
+                    logger.LogWarning("Volume {VolumeId}: {LoopDevice} still shows {KernelBytes} bytes; refreshing its capacity", record.VolumeId, keep.Device, kernelSize);
+                    await loops.RefreshCapacityAsync(keep.Device, CancellationToken.None).ConfigureAwait(false);
+                }
             }
         }
 

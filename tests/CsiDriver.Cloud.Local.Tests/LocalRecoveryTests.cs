@@ -139,24 +139,27 @@ public sealed class LocalRecoveryTests
     }
 
     [Fact]
-    public async Task A_file_that_grew_before_its_record_is_adopted_at_start()
+    public async Task A_file_that_grew_before_its_record_is_adopted_at_start_and_its_loop_device_refreshed()
     {
         using var dir = new TestDirectory("local-grow");
-        string volumeId;
+        string volumeId, link;
         await using (var driver = await RunningDriver.StartLocalAsync(dir))
         {
             volumeId = (await driver.Controller.CreateVolumeAsync(Create("pvc-grow", 16 * MiB))).Volume.VolumeId;
+            link = (await driver.Controller.ControllerPublishVolumeAsync(Publish(volumeId))).PublishContext["devicePath"];
         }
-        // An expand that truncated the file up and died before rewriting the record.
+        // An expand that truncated the file up and died before rewriting the record or refreshing the loop device.
         using (var stream = new FileStream(Paths(dir).VolumeImage(volumeId), FileMode.Open))
         {
             stream.SetLength(48 * MiB);
         }
+        Assert.Equal(16 * MiB, KernelSize(new FileInfo(link).LinkTarget!));
 
         await using (var driver = await RunningDriver.StartLocalAsync(dir))
         {
             var got = await driver.Controller.ControllerGetVolumeAsync(new ControllerGetVolumeRequest { VolumeId = volumeId });
             Assert.Equal(48 * MiB, got.Volume.CapacityBytes);
+            Assert.Equal(48 * MiB, KernelSize(new FileInfo(link).LinkTarget!));
         }
     }
 
