@@ -1,11 +1,9 @@
 using Csi.V1;
-using CsiDriver.Core;
 using CsiDriver.Core.Concurrency;
 using CsiDriver.Core.Volumes;
 using CsiDriver.Driver.Grpc;
 using CsiDriver.Driver.Validation;
 using Grpc.Core;
-using Microsoft.Extensions.Logging;
 using static CsiDriver.Driver.Controller.ControllerMapper;
 
 namespace CsiDriver.Driver.Controller;
@@ -16,11 +14,7 @@ namespace CsiDriver.Driver.Controller;
 /// Backend-neutral: what only the backend knows (parameters, sizes, existence) the provider decides and
 /// reports as a StorageException, which the interceptor maps to the status code.
 /// </summary>
-public sealed class ControllerService(
-    IVolumeProvider provider,
-    OperationLocks locks,
-    DriverOptions options,
-    ILogger<ControllerService> logger) : Csi.V1.Controller.ControllerBase
+public sealed class ControllerService(IVolumeProvider provider, OperationLocks locks) : Csi.V1.Controller.ControllerBase
 {
     private static readonly ControllerServiceCapability.Types.RPC.Types.Type[] Capabilities =
     [
@@ -39,11 +33,6 @@ public sealed class ControllerService(
         ControllerServiceCapability.Types.RPC.Types.Type.PublishReadonly,
         ControllerServiceCapability.Types.RPC.Types.Type.SingleNodeMultiWriter,
     ];
-
-    internal IVolumeProvider Provider => provider;
-    internal OperationLocks Locks => locks;
-    internal DriverOptions Options => options;
-    internal ILogger Logger => logger;
 
     public override async Task<CreateVolumeResponse> CreateVolume(CreateVolumeRequest request, ServerCallContext context)
     {
@@ -65,7 +54,8 @@ public sealed class ControllerService(
     public override async Task<DeleteVolumeResponse> DeleteVolume(DeleteVolumeRequest request, ServerCallContext context)
     {
         var volumeId = RequestValidator.RequireId(request.VolumeId, "volume_id");
-        using var held = Acquire($"volume {volumeId}", VolumeKey(volumeId));
+        // Deleting excludes every other change to the volume, expansion and modification included.
+        using var held = Acquire($"volume {volumeId}", VolumeKey(volumeId), ExpandKey(volumeId), ModifyKey(volumeId));
         await provider.DeleteVolumeAsync(volumeId, context.CancellationToken).ConfigureAwait(false);
         return new DeleteVolumeResponse();
     }
@@ -203,7 +193,9 @@ public sealed class ControllerService(
         }
         var capability = request.VolumeCapability is null ? null : CapabilityMapper.Map(request.VolumeCapability, "volume_capability");
 
-        using var held = Acquire($"volume {volumeId}", VolumeKey(volumeId));
+        // Its own key, not the volume's: an expansion and a modification arriving together both reach the provider,
+        // which may fold them into one cloud call (EBS ModifyVolume); two expansions still get ABORTED.
+        using var held = Acquire($"expansion of volume {volumeId}", ExpandKey(volumeId));
         var result = await provider.ExpandVolumeAsync(volumeId, required > 0 ? required : limit, limit, context.CancellationToken).ConfigureAwait(false);
         // A raw block volume has no filesystem to grow; everything else needs NodeExpandVolume.
         return new ControllerExpandVolumeResponse
@@ -230,12 +222,16 @@ public sealed class ControllerService(
         {
             throw StatusMapping.Invalid("mutable_parameters is required");
         }
-        using var held = Acquire($"volume {volumeId}", VolumeKey(volumeId));
+        using var held = Acquire($"modification of volume {volumeId}", ModifyKey(volumeId));
         await provider.ModifyVolumeAsync(volumeId, Map(request.MutableParameters), context.CancellationToken).ConfigureAwait(false);
         return new ControllerModifyVolumeResponse();
     }
 
     public static string VolumeKey(string volumeId) => "controller/volume/" + volumeId;
+
+    public static string ExpandKey(string volumeId) => "controller/expand/" + volumeId;
+
+    public static string ModifyKey(string volumeId) => "controller/modify/" + volumeId;
 
     public static string NameKey(string name) => "controller/name/" + name;
 

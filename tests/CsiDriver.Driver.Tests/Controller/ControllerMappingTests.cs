@@ -78,6 +78,27 @@ public sealed class ControllerMappingTests
         Assert.False(block.NodeExpansionRequired);
     }
 
+    [Fact]
+    public async Task An_expansion_and_a_modification_of_one_volume_both_reach_the_provider_but_a_second_expansion_is_aborted()
+    {
+        using var dir = new TestDirectory("ctl-map-fold");
+        var provider = new RecordingProvider { Gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously) };
+        await using var driver = await StartWith(dir, provider);
+
+        var expand = driver.Controller.ControllerExpandVolumeAsync(Expand("vol-1", 10 * MiB, capability: Mount())).ResponseAsync;
+        await provider.WaitForCallsAsync(1);
+        var modify = driver.Controller.ControllerModifyVolumeAsync(
+            new ControllerModifyVolumeRequest { VolumeId = "vol-1", MutableParameters = { ["iops"] = "4000" } }).ResponseAsync;
+        await provider.WaitForCallsAsync(2);
+        await AssertFailsWith(StatusCode.Aborted, () => driver.Controller.ControllerExpandVolumeAsync(Expand("vol-1", 20 * MiB, capability: Mount())));
+        await AssertFailsWith(StatusCode.Aborted, () => driver.Controller.DeleteVolumeAsync(new DeleteVolumeRequest { VolumeId = "vol-1" }));
+
+        provider.Gate.SetResult();
+        await expand;
+        await modify;
+        Assert.Equal(2, provider.Calls);
+    }
+
     private static Task<RunningDriver> StartWith(TestDirectory dir, RecordingProvider provider) =>
         RunningDriver.StartAsync(RunningDriver.LocalConfiguration(dir), configureServices: services => services.AddSingleton<IVolumeProvider>(provider));
 
@@ -88,6 +109,31 @@ public sealed class ControllerMappingTests
         public StorageException? Failure { get; init; }
 
         public bool NodeExpansionRequired { get; set; } = true;
+
+        /// <summary>When set, expansions and modifications wait on it, so tests can hold them in flight.</summary>
+        public TaskCompletionSource? Gate { get; init; }
+
+        private int _calls;
+
+        public int Calls => Volatile.Read(ref _calls);
+
+        public async Task WaitForCallsAsync(int count)
+        {
+            for (var i = 0; i < 500 && Calls < count; i++)
+            {
+                await Task.Delay(10);
+            }
+            Assert.True(Calls >= count, $"expected {count} provider calls in flight, saw {Calls}");
+        }
+
+        private async Task EnterAsync()
+        {
+            Interlocked.Increment(ref _calls);
+            if (Gate is not null)
+            {
+                await Gate.Task;
+            }
+        }
 
         public string Name => "recording";
 
@@ -104,15 +150,20 @@ public sealed class ControllerMappingTests
                 [new TopologySegments { ["zone"] = "b" }], []));
         }
 
-        public Task<ExpandResult> ExpandVolumeAsync(string volumeId, long requiredBytes, long limitBytes, CancellationToken cancellationToken) =>
-            Task.FromResult(new ExpandResult(requiredBytes, NodeExpansionRequired));
+        public async Task<ExpandResult> ExpandVolumeAsync(string volumeId, long requiredBytes, long limitBytes, CancellationToken cancellationToken)
+        {
+            await EnterAsync();
+            return new ExpandResult(requiredBytes, NodeExpansionRequired);
+        }
+
+        public Task ModifyVolumeAsync(string volumeId, IReadOnlyDictionary<string, string> mutableParameters, CancellationToken cancellationToken) =>
+            EnterAsync();
 
         public Task DeleteVolumeAsync(string volumeId, CancellationToken cancellationToken) => throw new NotSupportedException();
         public Task<VolumeInfo?> GetVolumeAsync(string volumeId, CancellationToken cancellationToken) => throw new NotSupportedException();
         public Task<Page<VolumeInfo>> ListVolumesAsync(int maxEntries, string? startingToken, CancellationToken cancellationToken) => throw new NotSupportedException();
         public Task<IReadOnlyDictionary<string, string>> PublishAsync(PublishSpec spec, CancellationToken cancellationToken) => throw new NotSupportedException();
         public Task UnpublishAsync(string volumeId, string? nodeId, CancellationToken cancellationToken) => throw new NotSupportedException();
-        public Task ModifyVolumeAsync(string volumeId, IReadOnlyDictionary<string, string> mutableParameters, CancellationToken cancellationToken) => throw new NotSupportedException();
         public Task<SnapshotInfo> CreateSnapshotAsync(string name, string sourceVolumeId, IReadOnlyDictionary<string, string> parameters, CancellationToken cancellationToken) => throw new NotSupportedException();
         public Task DeleteSnapshotAsync(string snapshotId, CancellationToken cancellationToken) => throw new NotSupportedException();
         public Task<SnapshotInfo?> GetSnapshotAsync(string snapshotId, CancellationToken cancellationToken) => throw new NotSupportedException();

@@ -361,7 +361,13 @@ public sealed class ControllerVolumeTests
             var ex = await AssertFailsWith(StatusCode.Aborted, () => driver.Controller.ControllerPublishVolumeAsync(Publish(volumeId)));
             Assert.Contains("already in progress", ex.Status.Detail, StringComparison.Ordinal);
             await AssertFailsWith(StatusCode.Aborted, () => driver.Controller.DeleteVolumeAsync(new DeleteVolumeRequest { VolumeId = volumeId }));
+        }
+
+        // An expansion in flight blocks another expansion and a delete.
+        using (locks.TryAcquire(CsiDriver.Driver.Controller.ControllerService.ExpandKey(volumeId)))
+        {
             await AssertFailsWith(StatusCode.Aborted, () => driver.Controller.ControllerExpandVolumeAsync(Expand(volumeId, 32 * MiB)));
+            await AssertFailsWith(StatusCode.Aborted, () => driver.Controller.DeleteVolumeAsync(new DeleteVolumeRequest { VolumeId = volumeId }));
         }
 
         await driver.Controller.ControllerPublishVolumeAsync(Publish(volumeId));
