@@ -38,7 +38,12 @@ trap cleanup EXIT
 
 step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 call() { echo "\$ csictl $*"; "${csictl[@]}" "$@"; }
-field() { grep -o "\"$1\": *\"[^\"]*\"" | head -n 1 | sed 's/.*: *"\(.*\)"/\1/'; }
+# Runs a call, prints it and its response, and keeps the response in $out for field().
+capture() { out=$(call "$@"); echo "$out"; }
+field() { grep -o "\"$1\": *\"[^\"]*\"" <<<"$out" | head -n 1 | sed 's/.*: *"\(.*\)"/\1/'; }
+# xfs grows online with the capabilities any root process has; ext4 online growth also needs
+# CAP_SYS_RESOURCE, which a privileged node plugin pod has but some sandboxes drop. FS=ext4 to try it.
+fs=${FS:-xfs}
 
 step "starting csi-driver --mode all --backend local (state in $work/state)"
 "${driver[@]}" --endpoint "$CSI_ENDPOINT" --mode all --backend local --state-dir "$work/state" \
@@ -48,17 +53,19 @@ for _ in $(seq 1 50); do [ -S "$work/csi.sock" ] && break; sleep 0.2; done
 call identity info
 call identity probe
 
-step "CreateVolume: 1 GiB, ext4"
-vol=$(call controller create-volume --name demo-volume --size 1Gi --fs-type ext4 | tee /dev/stderr | field volumeId)
+step "CreateVolume: 1 GiB, $fs"
+capture controller create-volume --name demo-volume --size 1Gi --fs-type "$fs"
+vol=$(field volumeId)
 
 step "ControllerPublishVolume: attach $vol to $node"
-devpath=$(call controller publish "$vol" --node-id "$node" --fs-type ext4 | tee /dev/stderr | field devicePath)
+capture controller publish "$vol" --node-id "$node" --fs-type "$fs"
+devpath=$(field devicePath)
 
 step "NodeStageVolume: format the blank device and mount it at the staging path"
-call node stage "$vol" --staging-path "$work/staging" --publish-context "devicePath=$devpath" --fs-type ext4
+call node stage "$vol" --staging-path "$work/staging" --publish-context "devicePath=$devpath" --fs-type "$fs"
 
 step "NodePublishVolume: bind mount into the pod's path"
-call node publish "$vol" --staging-path "$work/staging" --target-path "$work/pod" --fs-type ext4 --publish-context "devicePath=$devpath"
+call node publish "$vol" --staging-path "$work/staging" --target-path "$work/pod" --fs-type "$fs" --publish-context "devicePath=$devpath"
 
 step "writing data through the pod's mount"
 echo "hello from CsiDriver $(date -u +%FT%TZ)" > "$work/pod/hello.txt"
@@ -69,21 +76,23 @@ step "NodeGetVolumeStats"
 call node stats "$vol" --volume-path "$work/pod"
 
 step "CreateSnapshot of $vol"
-snap=$(call controller create-snapshot --name demo-snapshot --source-volume "$vol" | tee /dev/stderr | field snapshotId)
+capture controller create-snapshot --name demo-snapshot --source-volume "$vol"
+snap=$(field snapshotId)
 
-step "CreateVolume from the snapshot, larger: 2 GiB"
-restored=$(call controller create-volume --name demo-restored --size 2Gi --fs-type ext4 --from-snapshot "$snap" | tee /dev/stderr | field volumeId)
-rdev=$(call controller publish "$restored" --node-id "$node" --fs-type ext4 | field devicePath)
-call node stage "$restored" --staging-path "$work/staging-restored" --publish-context "devicePath=$rdev" --fs-type ext4
-call node expand "$restored" --volume-path "$work/staging-restored" --size 2Gi --fs-type ext4
+step "CreateVolume from the snapshot, larger: 2 GiB; staging grows its filesystem to the new size"
+capture controller create-volume --name demo-restored --size 2Gi --fs-type "$fs" --from-snapshot "$snap"
+restored=$(field volumeId)
+capture controller publish "$restored" --node-id "$node" --fs-type "$fs"
+rdev=$(field devicePath)
+call node stage "$restored" --staging-path "$work/staging-restored" --publish-context "devicePath=$rdev" --fs-type "$fs"
 echo "restored volume holds: $(cat "$work/staging-restored/hello.txt")"
 df -h "$work/staging-restored" | tail -n 1
 call node unstage "$restored" --staging-path "$work/staging-restored"
 call controller unpublish "$restored" --node-id "$node"
 
 step "ControllerExpandVolume + NodeExpandVolume: grow $vol to 3 GiB while mounted"
-call controller expand "$vol" --size 3Gi --fs-type ext4
-call node expand "$vol" --volume-path "$work/pod" --size 3Gi --fs-type ext4
+call controller expand "$vol" --size 3Gi --fs-type "$fs"
+call node expand "$vol" --volume-path "$work/pod" --size 3Gi --fs-type "$fs"
 df -h "$work/pod" | tail -n 1
 
 step "NodeUnpublishVolume, NodeUnstageVolume, ControllerUnpublishVolume"

@@ -54,19 +54,18 @@ internal sealed class VolumeStager(
         var created = targets.EnsureDirectory(request.StagingPath, "staging_target_path");
         try
         {
-            var fsType = await PrepareFilesystemAsync(request, device, cancellationToken).ConfigureAwait(false);
+            var (fsType, formatted) = await PrepareFilesystemAsync(request, device, cancellationToken).ConfigureAwait(false);
             // A filesystem smaller than its device (restored into a larger volume, or expanded while unstaged) is
             // grown here, as the CO will not call NodeExpandVolume for it: ext before mounting (offline),
             // xfs after (xfs grows only mounted; a no-op when it already fills the device).
-            var isExt = fsType is "ext4" or "ext3";
-            if (isExt)
+            if (!formatted && fsType is "ext4" or "ext3")
             {
                 await resizer.GrowExtUnmountedAsync(device, devices.GetSizeBytes(deviceNumber), CancellationToken.None).ConfigureAwait(false);
             }
             // From here on the work is not cancelled: a mount is quick and must not be left half-done.
             await mounter.MountAsync(device, request.StagingPath, fsType, MountOptions(fsType, request.MountFlags), CancellationToken.None)
                 .ConfigureAwait(false);
-            if (fsType == "xfs")
+            if (!formatted && fsType == "xfs")
             {
                 await GrowMountedXfsAsync(request, device).ConfigureAwait(false);
             }
@@ -125,8 +124,8 @@ internal sealed class VolumeStager(
         }
     }
 
-    /// <summary>Formats a blank device; otherwise checks what is there may be mounted. Returns the type to mount.</summary>
-    private async Task<string> PrepareFilesystemAsync(StageRequest request, string device, CancellationToken cancellationToken)
+    /// <summary>Formats a blank device; otherwise checks what is there may be mounted. Returns the type to mount and whether it was just made.</summary>
+    private async Task<(string FsType, bool Formatted)> PrepareFilesystemAsync(StageRequest request, string device, CancellationToken cancellationToken)
     {
         var content = await probe.ProbeAsync(device, cancellationToken).ConfigureAwait(false);
         switch (content.Kind)
@@ -134,7 +133,7 @@ internal sealed class VolumeStager(
             case DeviceContentKind.Blank:
                 // mkfs is never cancelled half-way: a half-written filesystem would read as "not blank" forever after.
                 await formatter.FormatAsync(device, request.FsType, request.FormatOptions, CancellationToken.None).ConfigureAwait(false);
-                return request.FsType;
+                return (request.FsType, true);
             case DeviceContentKind.Filesystem when !CapabilityMapper.SupportedFsTypes.Contains(content.Type):
                 throw StorageException.FailedPrecondition(
                     $"volume {request.VolumeId} ({device}) holds {content.Describe()}; this driver mounts only ext4, ext3 and xfs and will not reformat it");
@@ -146,7 +145,7 @@ internal sealed class VolumeStager(
                 {
                     logger.LogInformation("Volume {VolumeId} is already formatted as {FsType}; its format options do not apply", request.VolumeId, content.Type);
                 }
-                return content.Type;
+                return (content.Type, false);
             default:
                 throw StorageException.FailedPrecondition(
                     $"volume {request.VolumeId} ({device}) holds {content.Describe()}; it will not be formatted or mounted");
