@@ -81,4 +81,16 @@ public sealed class Ec2ErrorMapperTests
         Assert.Equal(FailureKind.Unavailable, mapped.Kind);
         Assert.Null(Ec2ErrorMapper.CodeOf(mapped));
     }
+
+    [Fact]
+    public void Throttling_wrapped_by_the_sdk_retry_layer_is_still_throttling()
+    {
+        var wrapped = new AmazonClientException("retry capacity could not be obtained", Ec2Mock.Error("RequestLimitExceeded"));
+
+        var mapped = Ec2ErrorMapper.Map("CreateVolume", wrapped);
+
+        Assert.Equal(FailureKind.Unavailable, mapped.Kind);
+        Assert.Contains("throttled", mapped.Message, StringComparison.Ordinal);
+        Assert.Equal("RequestLimitExceeded", Ec2ErrorMapper.CodeOf(mapped));
+    }
 }
