@@ -28,6 +28,15 @@ public sealed class AttachmentManager(
             ?? throw StorageException.NotFound($"volume {volumeId} does not exist");
 
         var mine = FindAttachment(volume, instanceId);
+        if (mine?.State == VolumeAttachmentState.Detaching)
+        {
+            // An unpublish to this node is still finishing: attach again once EC2 has let go.
+            volume = await pollers.Volumes.WaitAsync(volumeId, v => FindAttachment(v, instanceId) is not { } a || a.State == VolumeAttachmentState.Detached,
+                new WaitSpec($"volume {volumeId} to finish detaching from {instanceId}"), cancellationToken).ConfigureAwait(false)
+                ?? throw StorageException.NotFound($"volume {volumeId} does not exist");
+            devices.Release(instanceId, volumeId);
+            mine = null;
+        }
         if (mine is not null && IsLive(mine))
         {
             // Already attached (or attaching) here: idempotent success once it is attached.

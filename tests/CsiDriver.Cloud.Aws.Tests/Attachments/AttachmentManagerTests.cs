@@ -280,4 +280,18 @@ public sealed class AttachmentManagerTests : IDisposable
         Assert.Equal(2, _ec2.Calls("DetachVolume"));
         Assert.Empty(volume.Attachments);
     }
+
+    [Fact]
+    public async Task Publish_during_a_detach_to_the_same_node_waits_then_attaches_again()
+    {
+        var volume = _ec2.AddVolume("vol-1");
+        _ec2.AddInstance("i-1");
+        volume.Attachments = [new VolumeAttachment { InstanceId = "i-1", Device = "/dev/xvdba", State = VolumeAttachmentState.Detaching }];
+        _ = Task.Delay(80).ContinueWith(_ => { volume.Attachments = []; }, TaskScheduler.Default);
+
+        var context = await _ec2.Provider.PublishAsync(Publish("vol-1", "i-1"), CancellationToken.None);
+
+        Assert.Equal(1, _ec2.Calls("AttachVolume"));
+        Assert.StartsWith("/dev/xvd", context[AttachmentManager.DevicePathKey], StringComparison.Ordinal);
+    }
 }
