@@ -27,13 +27,17 @@ public sealed class Ec2Mock : IDisposable
     {
         Tuning = tuning ?? FastTuning();
         Mock.Setup(c => c.DescribeVolumesAsync(It.IsAny<DescribeVolumesRequest>(), It.IsAny<CancellationToken>()))
-            .Returns((DescribeVolumesRequest r, CancellationToken _) =>
+            .Returns(async (DescribeVolumesRequest r, CancellationToken _) =>
             {
+                if (DescribeLatency > TimeSpan.Zero)
+                {
+                    await Task.Delay(DescribeLatency);
+                }
                 if (DescribeVolumesError is { } error)
                 {
-                    return Task.FromException<DescribeVolumesResponse>(error);
+                    throw error;
                 }
-                return Task.FromResult(new DescribeVolumesResponse { Volumes = [.. Volumes.Values.Where(v => Matches(r.Filters, v.VolumeId, v.Tags))] });
+                return new DescribeVolumesResponse { Volumes = [.. Volumes.Values.Where(v => Matches(r.Filters, v.VolumeId, v.Tags))] };
             });
         Mock.Setup(c => c.DescribeSnapshotsAsync(It.IsAny<DescribeSnapshotsRequest>(), It.IsAny<CancellationToken>()))
             .Returns((DescribeSnapshotsRequest r, CancellationToken _) => Task.FromResult(new DescribeSnapshotsResponse
@@ -81,6 +85,9 @@ public sealed class Ec2Mock : IDisposable
     public ConcurrentDictionary<string, Snapshot> Snapshots { get; } = new();
     public ConcurrentDictionary<string, Instance> Instances { get; } = new();
     public ConcurrentDictionary<string, VolumeModification> Modifications { get; } = new();
+
+    /// <summary>How long each DescribeVolumes takes (a real one takes tens of milliseconds).</summary>
+    public TimeSpan DescribeLatency { get; set; }
 
     /// <summary>When set, every DescribeVolumes fails with it.</summary>
     public Exception? DescribeVolumesError { get; set; }

@@ -386,4 +386,19 @@ public sealed class EbsVolumeProviderTests : IDisposable
         Assert.True(await _ec2.Provider.ProbeAsync(CancellationToken.None));
         Assert.Empty(_ec2.Mock.Invocations);
     }
+
+    [Fact]
+    public async Task Hundreds_of_concurrent_creates_share_their_describe_calls()
+    {
+        _ec2.DescribeLatency = TimeSpan.FromMilliseconds(20);
+        const int count = 300;
+
+        var infos = await Task.WhenAll(Enumerable.Range(0, count).Select(i =>
+            Task.Run(() => _ec2.Provider.CreateVolumeAsync(Spec(name: $"pvc-{i}"), CancellationToken.None))));
+
+        Assert.Equal(count, infos.Select(v => v.VolumeId).Distinct().Count());
+        Assert.Equal(count, _ec2.Calls("CreateVolume"));
+        // Unfolded, each create costs a name lookup and at least one state poll: 600+ DescribeVolumes.
+        Assert.True(_ec2.Calls("DescribeVolumes") < count / 2, $"{_ec2.Calls("DescribeVolumes")} DescribeVolumes calls");
+    }
 }
