@@ -96,9 +96,10 @@ public sealed class AttachmentManager(
             }
             catch
             {
-                // The attach may still complete; keep the name only if EC2 shows it in use for this volume.
-                var current = await TryGetAsync(volumeId).ConfigureAwait(false);
-                if (FindAttachment(current, instanceId) is not { } attachment || !IsLive(attachment))
+                // The attach may still complete: free the name only when EC2 positively shows no attachment here.
+                // When that cannot be learned, keeping the name is the safe side (it is freed by the unpublish).
+                var (known, current) = await TryGetAsync(volumeId).ConfigureAwait(false);
+                if (known && (FindAttachment(current, instanceId) is not { } attachment || !IsLive(attachment)))
                 {
                     devices.Release(instanceId, volumeId);
                 }
@@ -163,15 +164,16 @@ public sealed class AttachmentManager(
             return FindAttachment(volume, instanceId)?.State == VolumeAttachmentState.Attached;
         }, new WaitSpec($"volume {volumeId} to attach to {instanceId}"), cancellationToken);
 
-    private async Task<Volume?> TryGetAsync(string volumeId)
+    private async Task<(bool Known, Volume? Volume)> TryGetAsync(string volumeId)
     {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
         try
         {
-            return await pollers.Volumes.GetAsync(volumeId, CancellationToken.None).ConfigureAwait(false);
+            return (true, await pollers.Volumes.GetAsync(volumeId, timeout.Token).ConfigureAwait(false));
         }
-        catch (StorageException)
+        catch (Exception ex) when (ex is StorageException or OperationCanceledException)
         {
-            return null;
+            return (false, null);
         }
     }
 
