@@ -48,6 +48,7 @@ public sealed class VolumeParametersTests
         Assert.Equal("xfs", Parse(new() { ["csi.storage.k8s.io/fstype"] = "ext3" }, MountXfs).FsType);
         Assert.Equal("ext3", Parse(new() { ["csi.storage.k8s.io/fstype"] = "ext3" }).FsType);
         Assert.Equal(string.Empty, Parse([], Block).FsType);
+        Assert.Equal("xfs", Parse(new() { ["fsType"] = "xfs" }).FsType);
     }
 
     [Fact]
