@@ -11,8 +11,12 @@ WORKDIR /src
 COPY Directory.Build.props Directory.Packages.props ./
 COPY proto/ proto/
 COPY src/ src/
-RUN dotnet restore src/CsiDriver.Host/CsiDriver.Host.csproj
+RUN dotnet restore src/CsiDriver.Host/CsiDriver.Host.csproj \
+ && dotnet restore src/CsiDriver.Cli/CsiDriver.Cli.csproj
 RUN dotnet publish src/CsiDriver.Host/CsiDriver.Host.csproj \
+      --configuration Release --no-restore --output /app -p:UseAppHost=false
+# csictl rides along for debugging a node: kubectl exec ... -- dotnet /app/csictl.dll --endpoint unix:///csi/csi.sock ...
+RUN dotnet publish src/CsiDriver.Cli/CsiDriver.Cli.csproj \
       --configuration Release --no-restore --output /app -p:UseAppHost=false
 
 FROM mcr.microsoft.com/dotnet/aspnet:10.0

@@ -16,15 +16,26 @@ public static class CallCommand
     {
         command.SetAction(async (result, cancellationToken) =>
         {
+            var endpoint = result.GetValue(CommonOptions.Endpoint)!;
             try
             {
-                using var channel = UnixSocketChannel.Create(result.GetValue(CommonOptions.Endpoint)!);
+                using var channel = UnixSocketChannel.Create(endpoint);
                 var options = new CallOptions(
                     deadline: DateTime.UtcNow + result.GetValue(CommonOptions.Timeout),
                     cancellationToken: cancellationToken);
                 var response = await call(result, channel, options).ConfigureAwait(false);
                 Console.Out.WriteLine(Json.Format(response));
                 return 0;
+            }
+            catch (RpcException ex) when (ex.StatusCode == StatusCode.Unavailable && ex.Status.DebugException is HttpRequestException connect)
+            {
+                // The HTTP layer names a placeholder authority; the socket is what the operator needs to see.
+                var path = endpoint.StartsWith("unix://", StringComparison.Ordinal) ? endpoint["unix://".Length..] : endpoint;
+                var reason = File.Exists(path)
+                    ? connect.InnerException?.Message ?? connect.Message
+                    : "the socket file does not exist (is csi-driver running with this --endpoint?)";
+                await Console.Error.WriteLineAsync($"error: Unavailable: cannot connect to {endpoint}: {reason}").ConfigureAwait(false);
+                return 1;
             }
             catch (RpcException ex)
             {
