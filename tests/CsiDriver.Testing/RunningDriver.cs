@@ -69,8 +69,9 @@ public sealed class RunningDriver : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        _channel.Dispose();
+        // Stop first, channel last: calls still in flight finish, as they would on SIGTERM.
         await _app.StopAsync().ConfigureAwait(false);
+        _channel.Dispose();
         await _app.DisposeAsync().ConfigureAwait(false);
     }
 }

@@ -2,11 +2,12 @@ using CsiDriver.Core.Errors;
 using CsiDriver.Core.Observability;
 using CsiDriver.Core.Volumes;
 
-namespace CsiDriver.Host.Tests.Observability;
+namespace CsiDriver.Testing;
 
 /// <summary>
-/// A backend whose reachability the test controls. Probe records a cloud call like a real backend would;
-/// every volume operation is refused as unimplemented (these tests are about the driver's surface, not storage).
+/// A backend whose reachability the test controls. Probe records a cloud call like a real backend would.
+/// CreateVolume succeeds only when a test holds it in flight through <see cref="CreateGate"/>; every other
+/// volume operation is refused as unimplemented (these tests are about the driver's surface, not storage).
 /// </summary>
 public sealed class FakeVolumeProvider(DriverMetrics metrics) : IVolumeProvider
 {
@@ -20,6 +21,11 @@ public sealed class FakeVolumeProvider(DriverMetrics metrics) : IVolumeProvider
 
     public string Name => "fake";
 
+    /// <summary>When set, CreateVolume signals <see cref="CreateEntered"/>, waits for this, then succeeds.</summary>
+    public TaskCompletionSource? CreateGate { get; set; }
+
+    public TaskCompletionSource CreateEntered { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
     public Task<bool> ProbeAsync(CancellationToken cancellationToken)
     {
         var reachable = Reachable;
@@ -27,7 +33,17 @@ public sealed class FakeVolumeProvider(DriverMetrics metrics) : IVolumeProvider
         return Task.FromResult(reachable);
     }
 
-    public Task<VolumeInfo> CreateVolumeAsync(CreateVolumeSpec spec, CancellationToken cancellationToken) => throw Refused();
+    public async Task<VolumeInfo> CreateVolumeAsync(CreateVolumeSpec spec, CancellationToken cancellationToken)
+    {
+        if (CreateGate is not { } gate)
+        {
+            throw Refused();
+        }
+        CreateEntered.TrySetResult();
+        await gate.Task.ConfigureAwait(false);
+        return new VolumeInfo("vol-" + spec.Name, spec.RequiredBytes, new Dictionary<string, string>(), null, [], []);
+    }
+
     public Task DeleteVolumeAsync(string volumeId, CancellationToken cancellationToken) => throw Refused();
     public Task<VolumeInfo?> GetVolumeAsync(string volumeId, CancellationToken cancellationToken) => throw Refused();
     public Task<Page<VolumeInfo>> ListVolumesAsync(int maxEntries, string? startingToken, CancellationToken cancellationToken) => throw Refused();
