@@ -283,7 +283,8 @@ internal sealed partial class Ec2Service(Ec2SimulatorOptions options)
         {
             throw new Ec2ErrorException("InvalidParameterValue", $"Volume iops of {iops} is out of range [{min}, {max}] for {type}.");
         }
-        if (iops > (long)size * perGiB)
+        // gp3's 3000 baseline IOPS come with any size; the ratio limits what is provisioned above it.
+        if (iops > (long)size * perGiB && !(type == "gp3" && iops <= 3000))
         {
             throw new Ec2ErrorException("InvalidParameterValue",
                 $"Iops to volume size ratio of {iops / (double)size:0.###} is too high; maximum is {perGiB}.");
