@@ -1,4 +1,8 @@
+using CsiDriver.Core;
+using CsiDriver.Core.Node;
+using CsiDriver.Core.Volumes;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 
 namespace CsiDriver.Cloud.Local;
 
@@ -8,7 +12,22 @@ public static class LocalBackendRegistration
     public static IServiceCollection AddLocalBackend(this IServiceCollection services, LocalBackendOptions options)
     {
         services.AddSingleton(options);
-        // TODO(issue 2): IVolumeProvider, IDeviceFinder, INodeIdentityProvider, IDeviceCapacityRefresher.
+        services.AddSingleton<LocalVolumeProvider>();
+        services.AddSingleton<IVolumeProvider>(sp => sp.GetRequiredService<LocalVolumeProvider>());
+        services.AddSingleton<IDeviceFinder, LocalDeviceFinder>();
+        services.AddSingleton<INodeIdentityProvider, LocalNodeIdentity>();
+        services.AddHostedService<LocalStartupRecovery>();
         return services;
     }
+}
+
+/// <summary>Runs the state recovery when a controller starts, so leftovers of a crash are gone before the first call.</summary>
+internal sealed class LocalStartupRecovery(DriverOptions driverOptions, IServiceProvider services) : IHostedService
+{
+    public Task StartAsync(CancellationToken cancellationToken) =>
+        driverOptions.RunsController
+            ? services.GetRequiredService<LocalVolumeProvider>().InitializeAsync(cancellationToken)
+            : Task.CompletedTask;
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }

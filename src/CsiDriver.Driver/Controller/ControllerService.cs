@@ -2,20 +2,244 @@ using Csi.V1;
 using CsiDriver.Core;
 using CsiDriver.Core.Concurrency;
 using CsiDriver.Core.Volumes;
+using CsiDriver.Driver.Grpc;
+using CsiDriver.Driver.Validation;
+using Grpc.Core;
 using Microsoft.Extensions.Logging;
+using static CsiDriver.Driver.Controller.ControllerMapper;
 
 namespace CsiDriver.Driver.Controller;
 
-/// <summary>CSI Controller: validates requests, maps them to <see cref="IVolumeProvider"/> calls.</summary>
+/// <summary>
+/// CSI Controller: checks each request's shape (required fields, ids, capabilities, capacity range), takes the
+/// in-flight lock of the object it changes (busy → ABORTED) and maps it to <see cref="IVolumeProvider"/>.
+/// Backend-neutral: what only the backend knows (parameters, sizes, existence) the provider decides and
+/// reports as a StorageException, which the interceptor maps to the status code.
+/// </summary>
 public sealed class ControllerService(
     IVolumeProvider provider,
     OperationLocks locks,
     DriverOptions options,
     ILogger<ControllerService> logger) : Csi.V1.Controller.ControllerBase
 {
-    // TODO(issue 2): every Controller RPC.
+    private static readonly ControllerServiceCapability.Types.RPC.Types.Type[] Capabilities =
+    [
+        ControllerServiceCapability.Types.RPC.Types.Type.CreateDeleteVolume,
+        ControllerServiceCapability.Types.RPC.Types.Type.PublishUnpublishVolume,
+        ControllerServiceCapability.Types.RPC.Types.Type.ListVolumes,
+        ControllerServiceCapability.Types.RPC.Types.Type.ListVolumesPublishedNodes,
+        ControllerServiceCapability.Types.RPC.Types.Type.GetVolume,
+        ControllerServiceCapability.Types.RPC.Types.Type.VolumeCondition,
+        ControllerServiceCapability.Types.RPC.Types.Type.CreateDeleteSnapshot,
+        ControllerServiceCapability.Types.RPC.Types.Type.ListSnapshots,
+        ControllerServiceCapability.Types.RPC.Types.Type.GetSnapshot,
+        ControllerServiceCapability.Types.RPC.Types.Type.CloneVolume,
+        ControllerServiceCapability.Types.RPC.Types.Type.ExpandVolume,
+        ControllerServiceCapability.Types.RPC.Types.Type.ModifyVolume,
+        ControllerServiceCapability.Types.RPC.Types.Type.PublishReadonly,
+        ControllerServiceCapability.Types.RPC.Types.Type.SingleNodeMultiWriter,
+    ];
+
     internal IVolumeProvider Provider => provider;
     internal OperationLocks Locks => locks;
     internal DriverOptions Options => options;
     internal ILogger Logger => logger;
+
+    public override async Task<CreateVolumeResponse> CreateVolume(CreateVolumeRequest request, ServerCallContext context)
+    {
+        var name = RequestValidator.RequireId(request.Name, "name");
+        var (required, limit) = CapacityRange(request.CapacityRange);
+        var capabilities = CapabilityMapper.MapAll(request.VolumeCapabilities, "volume_capabilities");
+        CapabilityMapper.EnsureSupported(capabilities, "volume_capabilities");
+        var spec = new CreateVolumeSpec(
+            name, required, limit, capabilities,
+            Map(request.Parameters), Map(request.MutableParameters),
+            ContentSource(request.VolumeContentSource),
+            Topology(request.AccessibilityRequirements));
+
+        using var held = Acquire($"volume {name}", NameKey(name));
+        var volume = await provider.CreateVolumeAsync(spec, context.CancellationToken).ConfigureAwait(false);
+        return new CreateVolumeResponse { Volume = ToVolume(volume) };
+    }
+
+    public override async Task<DeleteVolumeResponse> DeleteVolume(DeleteVolumeRequest request, ServerCallContext context)
+    {
+        var volumeId = RequestValidator.RequireId(request.VolumeId, "volume_id");
+        using var held = Acquire($"volume {volumeId}", VolumeKey(volumeId));
+        await provider.DeleteVolumeAsync(volumeId, context.CancellationToken).ConfigureAwait(false);
+        return new DeleteVolumeResponse();
+    }
+
+    public override async Task<ControllerPublishVolumeResponse> ControllerPublishVolume(ControllerPublishVolumeRequest request, ServerCallContext context)
+    {
+        var volumeId = RequestValidator.RequireId(request.VolumeId, "volume_id");
+        var nodeId = RequestValidator.RequireId(request.NodeId, "node_id");
+        var capability = CapabilityMapper.Map(request.VolumeCapability, "volume_capability");
+        CapabilityMapper.EnsureSupported([capability], "volume_capability");
+        var spec = new PublishSpec(volumeId, nodeId, capability, request.Readonly, Map(request.VolumeContext));
+
+        using var held = Acquire($"volume {volumeId}", VolumeKey(volumeId));
+        var publishContext = await provider.PublishAsync(spec, context.CancellationToken).ConfigureAwait(false);
+        var response = new ControllerPublishVolumeResponse();
+        AddAll(response.PublishContext, publishContext);
+        return response;
+    }
+
+    public override async Task<ControllerUnpublishVolumeResponse> ControllerUnpublishVolume(ControllerUnpublishVolumeRequest request, ServerCallContext context)
+    {
+        var volumeId = RequestValidator.RequireId(request.VolumeId, "volume_id");
+        var nodeId = OptionalId(request.NodeId, "node_id");
+        using var held = Acquire($"volume {volumeId}", VolumeKey(volumeId));
+        await provider.UnpublishAsync(volumeId, nodeId, context.CancellationToken).ConfigureAwait(false);
+        return new ControllerUnpublishVolumeResponse();
+    }
+
+    public override async Task<ValidateVolumeCapabilitiesResponse> ValidateVolumeCapabilities(ValidateVolumeCapabilitiesRequest request, ServerCallContext context)
+    {
+        var volumeId = RequestValidator.RequireId(request.VolumeId, "volume_id");
+        var capabilities = CapabilityMapper.MapAll(request.VolumeCapabilities, "volume_capabilities");
+        _ = await provider.GetVolumeAsync(volumeId, context.CancellationToken).ConfigureAwait(false)
+            ?? throw new RpcException(new Status(StatusCode.NotFound, $"volume {volumeId} not found"));
+
+        var reasons = capabilities.Select(CapabilityMapper.Unsupported).OfType<string>().ToList();
+        if (reasons.Count > 0)
+        {
+            // Not an error: an empty `confirmed` tells the CO the capabilities are not supported, and why.
+            return new ValidateVolumeCapabilitiesResponse { Message = string.Join("; ", reasons) };
+        }
+        var confirmed = new ValidateVolumeCapabilitiesResponse.Types.Confirmed();
+        confirmed.VolumeContext.Add(request.VolumeContext);
+        confirmed.VolumeCapabilities.Add(request.VolumeCapabilities);
+        confirmed.Parameters.Add(request.Parameters);
+        confirmed.MutableParameters.Add(request.MutableParameters);
+        return new ValidateVolumeCapabilitiesResponse { Confirmed = confirmed };
+    }
+
+    public override async Task<ListVolumesResponse> ListVolumes(ListVolumesRequest request, ServerCallContext context)
+    {
+        var maxEntries = MaxEntries(request.MaxEntries);
+        var page = await provider.ListVolumesAsync(maxEntries, NullIfEmpty(request.StartingToken), context.CancellationToken).ConfigureAwait(false);
+        var response = new ListVolumesResponse { NextToken = page.NextToken ?? string.Empty };
+        foreach (var volume in page.Items)
+        {
+            var status = new ListVolumesResponse.Types.VolumeStatus { VolumeCondition = ToCondition(volume.Condition) };
+            status.PublishedNodeIds.Add(volume.PublishedNodeIds);
+            response.Entries.Add(new ListVolumesResponse.Types.Entry { Volume = ToVolume(volume), Status = status });
+        }
+        return response;
+    }
+
+    public override Task<GetCapacityResponse> GetCapacity(GetCapacityRequest request, ServerCallContext context) =>
+        throw new RpcException(new Status(StatusCode.Unimplemented, "GetCapacity is not supported (GET_CAPACITY is not advertised)"));
+
+    public override Task<ControllerGetCapabilitiesResponse> ControllerGetCapabilities(ControllerGetCapabilitiesRequest request, ServerCallContext context)
+    {
+        var response = new ControllerGetCapabilitiesResponse();
+        foreach (var type in Capabilities)
+        {
+            response.Capabilities.Add(new ControllerServiceCapability { Rpc = new ControllerServiceCapability.Types.RPC { Type = type } });
+        }
+        return Task.FromResult(response);
+    }
+
+    public override async Task<CreateSnapshotResponse> CreateSnapshot(CreateSnapshotRequest request, ServerCallContext context)
+    {
+        var sourceVolumeId = RequestValidator.RequireId(request.SourceVolumeId, "source_volume_id");
+        var name = RequestValidator.RequireId(request.Name, "name");
+        using var held = Acquire($"snapshot {name}", SnapshotNameKey(name));
+        var snapshot = await provider.CreateSnapshotAsync(name, sourceVolumeId, Map(request.Parameters), context.CancellationToken).ConfigureAwait(false);
+        return new CreateSnapshotResponse { Snapshot = ToSnapshot(snapshot) };
+    }
+
+    public override async Task<DeleteSnapshotResponse> DeleteSnapshot(DeleteSnapshotRequest request, ServerCallContext context)
+    {
+        var snapshotId = RequestValidator.RequireId(request.SnapshotId, "snapshot_id");
+        using var held = Acquire($"snapshot {snapshotId}", SnapshotKey(snapshotId));
+        await provider.DeleteSnapshotAsync(snapshotId, context.CancellationToken).ConfigureAwait(false);
+        return new DeleteSnapshotResponse();
+    }
+
+    public override async Task<ListSnapshotsResponse> ListSnapshots(ListSnapshotsRequest request, ServerCallContext context)
+    {
+        var maxEntries = MaxEntries(request.MaxEntries);
+        var filter = new SnapshotFilter(OptionalId(request.SnapshotId, "snapshot_id"), OptionalId(request.SourceVolumeId, "source_volume_id"));
+        var page = await provider.ListSnapshotsAsync(filter, maxEntries, NullIfEmpty(request.StartingToken), context.CancellationToken).ConfigureAwait(false);
+        var response = new ListSnapshotsResponse { NextToken = page.NextToken ?? string.Empty };
+        foreach (var snapshot in page.Items)
+        {
+            response.Entries.Add(new ListSnapshotsResponse.Types.Entry { Snapshot = ToSnapshot(snapshot) });
+        }
+        return response;
+    }
+
+    public override async Task<GetSnapshotResponse> GetSnapshot(GetSnapshotRequest request, ServerCallContext context)
+    {
+        var snapshotId = RequestValidator.RequireId(request.SnapshotId, "snapshot_id");
+        var snapshot = await provider.GetSnapshotAsync(snapshotId, context.CancellationToken).ConfigureAwait(false)
+            ?? throw new RpcException(new Status(StatusCode.NotFound, $"snapshot {snapshotId} not found"));
+        return new GetSnapshotResponse { Snapshot = ToSnapshot(snapshot) };
+    }
+
+    public override async Task<ControllerExpandVolumeResponse> ControllerExpandVolume(ControllerExpandVolumeRequest request, ServerCallContext context)
+    {
+        var volumeId = RequestValidator.RequireId(request.VolumeId, "volume_id");
+        if (request.CapacityRange is null)
+        {
+            throw StatusMapping.Invalid("capacity_range is required");
+        }
+        var (required, limit) = CapacityRange(request.CapacityRange);
+        if (required == 0 && limit == 0)
+        {
+            throw StatusMapping.Invalid("capacity_range must set required_bytes or limit_bytes");
+        }
+        var capability = request.VolumeCapability is null ? null : CapabilityMapper.Map(request.VolumeCapability, "volume_capability");
+
+        using var held = Acquire($"volume {volumeId}", VolumeKey(volumeId));
+        var result = await provider.ExpandVolumeAsync(volumeId, required > 0 ? required : limit, limit, context.CancellationToken).ConfigureAwait(false);
+        // A raw block volume has no filesystem to grow; everything else needs NodeExpandVolume.
+        return new ControllerExpandVolumeResponse
+        {
+            CapacityBytes = result.CapacityBytes,
+            NodeExpansionRequired = capability?.IsBlock != true && result.NodeExpansionRequired,
+        };
+    }
+
+    public override async Task<ControllerGetVolumeResponse> ControllerGetVolume(ControllerGetVolumeRequest request, ServerCallContext context)
+    {
+        var volumeId = RequestValidator.RequireId(request.VolumeId, "volume_id");
+        var volume = await provider.GetVolumeAsync(volumeId, context.CancellationToken).ConfigureAwait(false)
+            ?? throw new RpcException(new Status(StatusCode.NotFound, $"volume {volumeId} not found"));
+        var status = new ControllerGetVolumeResponse.Types.VolumeStatus { VolumeCondition = ToCondition(volume.Condition) };
+        status.PublishedNodeIds.Add(volume.PublishedNodeIds);
+        return new ControllerGetVolumeResponse { Volume = ToVolume(volume), Status = status };
+    }
+
+    public override async Task<ControllerModifyVolumeResponse> ControllerModifyVolume(ControllerModifyVolumeRequest request, ServerCallContext context)
+    {
+        var volumeId = RequestValidator.RequireId(request.VolumeId, "volume_id");
+        if (request.MutableParameters.Count == 0)
+        {
+            throw StatusMapping.Invalid("mutable_parameters is required");
+        }
+        using var held = Acquire($"volume {volumeId}", VolumeKey(volumeId));
+        await provider.ModifyVolumeAsync(volumeId, Map(request.MutableParameters), context.CancellationToken).ConfigureAwait(false);
+        return new ControllerModifyVolumeResponse();
+    }
+
+    public static string VolumeKey(string volumeId) => "controller/volume/" + volumeId;
+
+    public static string NameKey(string name) => "controller/name/" + name;
+
+    public static string SnapshotNameKey(string name) => "controller/snapshot-name/" + name;
+
+    public static string SnapshotKey(string snapshotId) => "controller/snapshot/" + snapshotId;
+
+    /// <summary>Takes the in-flight keys or fails with ABORTED, as the spec asks for a second concurrent call.</summary>
+    private IDisposable Acquire(string what, params string[] keys) =>
+        locks.TryAcquire(keys) ?? throw new RpcException(new Status(StatusCode.Aborted, $"an operation on {what} is already in progress"));
+
+    private static int MaxEntries(int maxEntries) =>
+        maxEntries < 0 ? throw StatusMapping.Invalid($"max_entries must not be negative, got {maxEntries}") : maxEntries;
+
+    private static string? NullIfEmpty(string value) => value.Length == 0 ? null : value;
 }

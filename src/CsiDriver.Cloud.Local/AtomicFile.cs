@@ -1,0 +1,106 @@
+using System.Runtime.InteropServices;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace CsiDriver.Cloud.Local;
+
+/// <summary>
+/// Crash-safe file writes: write a temp file, fsync it, rename over the target, fsync the directory.
+/// After a kill -9 the target holds either the old or the new content, never a mix.
+/// </summary>
+public static class AtomicFile
+{
+    public static readonly JsonSerializerOptions Json = new()
+    {
+        WriteIndented = true,
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    };
+
+    public static void WriteJson<T>(string path, T value)
+    {
+        var temp = LocalStatePaths.TempFor(path);
+        try
+        {
+            using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write))
+            {
+                JsonSerializer.Serialize(stream, value, Json);
+                stream.Flush(flushToDisk: true);
+            }
+            File.Move(temp, path, overwrite: true);
+        }
+        catch
+        {
+            TryDelete(temp);
+            throw;
+        }
+        SyncDirectory(Path.GetDirectoryName(path)!);
+    }
+
+    public static T? ReadJson<T>(string path)
+    {
+        using var stream = File.OpenRead(path);
+        return JsonSerializer.Deserialize<T>(stream, Json);
+    }
+
+    /// <summary>Flushes a finished data file to disk before it is renamed into place.</summary>
+    public static void SyncFile(string path)
+    {
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.ReadWrite);
+        stream.Flush(flushToDisk: true);
+    }
+
+    /// <summary>Makes renames and deletions in the directory durable.</summary>
+    public static void SyncDirectory(string directory)
+    {
+        // Opening a directory read-only and fsyncing it is how POSIX persists its entries; .NET refuses to open
+        // directories as files, so this goes straight to libc.
+        var fd = NativeMethods.open(directory, NativeMethods.O_RDONLY | NativeMethods.O_CLOEXEC);
+        if (fd < 0)
+        {
+            throw new IOException($"cannot open directory {directory} to sync it (errno {Marshal.GetLastPInvokeError()})");
+        }
+        try
+        {
+            if (NativeMethods.fsync(fd) != 0)
+            {
+                throw new IOException($"fsync of directory {directory} failed (errno {Marshal.GetLastPInvokeError()})");
+            }
+        }
+        finally
+        {
+            _ = NativeMethods.close(fd);
+        }
+    }
+
+    public static void TryDelete(string path)
+    {
+        try
+        {
+            File.Delete(path);
+        }
+        catch (IOException)
+        {
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
+    }
+}
+
+internal static class NativeMethods
+{
+    public const int O_RDONLY = 0;
+    public const int O_CLOEXEC = 0x80000;
+
+    [DllImport("libc", SetLastError = true)]
+#pragma warning disable CA2101, SYSLIB1054 // plain ASCII paths; DllImport keeps the project free of unsafe code
+    public static extern int open([MarshalAs(UnmanagedType.LPUTF8Str)] string path, int flags);
+#pragma warning restore CA2101, SYSLIB1054
+
+    [DllImport("libc", SetLastError = true)]
+    public static extern int fsync(int fd);
+
+    [DllImport("libc", SetLastError = true)]
+    public static extern int close(int fd);
+}

@@ -1,0 +1,53 @@
+using CsiDriver.Core.Errors;
+using CsiDriver.Core.Node;
+
+namespace CsiDriver.Cloud.Local;
+
+/// <summary>
+/// Finds a local volume's loop device through its stable link devices/&lt;volume-id&gt; and proves it is that
+/// volume: the device's backing file must be the volume's image. A stale link (device detached and reused by
+/// something else) is refused, so the node never formats or mounts another volume's data.
+/// </summary>
+public sealed class LocalDeviceFinder(LocalBackendOptions options) : IDeviceFinder
+{
+    private readonly LocalStatePaths _paths = new(options.StateDir);
+
+    public Task<string> FindDeviceAsync(string volumeId, IReadOnlyDictionary<string, string> publishContext, CancellationToken cancellationToken)
+    {
+        if (!LocalStatePaths.IsVolumeId(volumeId))
+        {
+            throw StorageException.NotFound($"volume {volumeId} is not a local volume id");
+        }
+        var expectedLink = _paths.DeviceLink(volumeId);
+        if (publishContext.TryGetValue(LocalVolumeProvider.DevicePathKey, out var link) && link != expectedLink)
+        {
+            throw StorageException.InvalidArgument(
+                $"publish_context {LocalVolumeProvider.DevicePathKey} '{link}' is not the device link of volume {volumeId} ({expectedLink})");
+        }
+        string? device;
+        try
+        {
+            device = new FileInfo(expectedLink).LinkTarget;
+        }
+        catch (IOException)
+        {
+            device = null;
+        }
+        if (device is null)
+        {
+            throw StorageException.NotFound($"volume {volumeId} is not attached: no device link at {expectedLink}");
+        }
+        var image = _paths.VolumeImage(volumeId);
+        var backing = LoopDevices.BackingFileOf(device);
+        if (backing is null)
+        {
+            throw StorageException.NotFound($"volume {volumeId} is not attached: {device} (from {expectedLink}) has no backing file");
+        }
+        if (backing != image)
+        {
+            throw StorageException.FailedPrecondition(
+                $"device link {expectedLink} is stale: {device} is backed by {backing}, not volume {volumeId}");
+        }
+        return Task.FromResult(device);
+    }
+}

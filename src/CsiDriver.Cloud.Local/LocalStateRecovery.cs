@@ -1,0 +1,234 @@
+using Microsoft.Extensions.Logging;
+
+namespace CsiDriver.Cloud.Local;
+
+/// <summary>
+/// Rebuilds the backend's view from the state dir at start, after a clean stop or a kill -9:
+/// removes half-written temp files and images that never got their record (an interrupted create or delete),
+/// adopts a file that grew before its record did (an interrupted expand), and reconciles loop devices backed by
+/// our volume images with the attachment records. Loop devices backed by anything else are never touched.
+/// </summary>
+internal sealed class LocalStateRecovery(
+    LocalStatePaths paths,
+    LoopDevices loops,
+    Dictionary<string, LocalVolumeRecord> volumes,
+    Dictionary<string, LocalSnapshotRecord> snapshots,
+    ILogger logger)
+{
+    private const string ImageExtension = ".img";
+    private const string RecordExtension = ".json";
+
+    public async Task RunAsync()
+    {
+        paths.EnsureCreated();
+        volumes.Clear();
+        snapshots.Clear();
+        RemoveTempFiles(paths.VolumesDir);
+        RemoveTempFiles(paths.SnapshotsDir);
+        RemoveTempFiles(paths.DevicesDir);
+
+        var unreadableVolumes = Load(paths.VolumesDir, LocalStatePaths.IsVolumeId, (id, path) =>
+        {
+            var record = AtomicFile.ReadJson<LocalVolumeRecord>(path);
+            if (record is null || record.VolumeId != id)
+            {
+                return false;
+            }
+            volumes[id] = record;
+            return true;
+        });
+        var unreadableSnapshots = Load(paths.SnapshotsDir, LocalStatePaths.IsSnapshotId, (id, path) =>
+        {
+            var record = AtomicFile.ReadJson<LocalSnapshotRecord>(path);
+            if (record is null || record.SnapshotId != id)
+            {
+                return false;
+            }
+            snapshots[id] = record;
+            return true;
+        });
+
+        var loopsByVolume = LoopDevices.List()
+            .Select(l => (Loop: l, VolumeId: paths.VolumeIdOfImage(StripDeleted(l.BackingFile))))
+            .Where(x => x.VolumeId is not null)
+            .GroupBy(x => x.VolumeId!, x => x.Loop, StringComparer.Ordinal)
+            .ToDictionary(g => g.Key, g => g.ToList(), StringComparer.Ordinal);
+
+        await RemoveOrphanImagesAsync(paths.VolumesDir, LocalStatePaths.IsVolumeId, id => volumes.ContainsKey(id) || unreadableVolumes.Contains(id), loopsByVolume).ConfigureAwait(false);
+        await RemoveOrphanImagesAsync(paths.SnapshotsDir, LocalStatePaths.IsSnapshotId, id => snapshots.ContainsKey(id) || unreadableSnapshots.Contains(id), loopsByVolume).ConfigureAwait(false);
+
+        foreach (var record in volumes.Values.ToList())
+        {
+            AdoptGrownFile(record);
+        }
+        foreach (var record in volumes.Values.ToList())
+        {
+            await ReconcileAttachmentAsync(record, loopsByVolume.GetValueOrDefault(record.VolumeId) ?? []).ConfigureAwait(false);
+        }
+        RemoveStaleLinks();
+        logger.LogInformation("Local state recovered from {StateDir}: {Volumes} volumes, {Snapshots} snapshots, {Attached} attached",
+            paths.StateDir, volumes.Count, snapshots.Count, volumes.Values.Count(v => v.Attachment is not null));
+    }
+
+    private void RemoveTempFiles(string directory)
+    {
+        foreach (var path in Directory.EnumerateFileSystemEntries(directory).Where(p => Path.GetFileName(p).Contains(LocalStatePaths.TempMarker, StringComparison.Ordinal)))
+        {
+            logger.LogWarning("Removing {Path}, left half-written by an interrupted operation", path);
+            File.Delete(path);
+        }
+    }
+
+    /// <summary>Loads every record; returns the ids whose record cannot be read (kept on disk, not served).</summary>
+    private HashSet<string> Load(string directory, Func<string, bool> isId, Func<string, string, bool> add)
+    {
+        var unreadable = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var path in Directory.EnumerateFiles(directory, "*" + RecordExtension))
+        {
+            var id = Path.GetFileNameWithoutExtension(path);
+            if (!isId(id))
+            {
+                continue;
+            }
+            try
+            {
+                if (add(id, path))
+                {
+                    continue;
+                }
+            }
+            catch (Exception ex) when (ex is IOException or System.Text.Json.JsonException)
+            {
+                logger.LogError(ex, "Cannot read {Path}", path);
+            }
+            // Atomic writes make this unexpected; keep its data for a human rather than deleting it.
+            logger.LogError("Record {Path} is unreadable: its data is kept but not served", path);
+            unreadable.Add(id);
+        }
+        return unreadable;
+    }
+
+    private async Task RemoveOrphanImagesAsync(string directory, Func<string, bool> isId, Func<string, bool> hasRecord,
+        Dictionary<string, List<LoopDevice>> loopsByVolume)
+    {
+        foreach (var path in Directory.EnumerateFiles(directory, "*" + ImageExtension))
+        {
+            var id = Path.GetFileNameWithoutExtension(path);
+            if (!isId(id) || hasRecord(id))
+            {
+                continue;
+            }
+            // The record is the commit point: an image without one is an interrupted create or delete.
+            if (loopsByVolume.Remove(id, out var attached))
+            {
+                foreach (var loop in attached)
+                {
+                    logger.LogWarning("Detaching {LoopDevice}: it is backed by {Path}, which belongs to no volume", loop.Device, path);
+                    await loops.DetachAsync(loop.Device, loop.BackingFile, CancellationToken.None).ConfigureAwait(false);
+                }
+            }
+            logger.LogWarning("Removing {Path}: no record, left by an interrupted create or delete", path);
+            File.Delete(path);
+        }
+    }
+
+    private void AdoptGrownFile(LocalVolumeRecord record)
+    {
+        var image = paths.VolumeImage(record.VolumeId);
+        if (!File.Exists(image))
+        {
+            logger.LogError("Volume {VolumeId} has lost its backing file {Path}", record.VolumeId, image);
+            return;
+        }
+        var length = new FileInfo(image).Length;
+        if (length > record.CapacityBytes)
+        {
+            // An expand grew the file and stopped before its record: finish it.
+            logger.LogWarning("Volume {VolumeId}: file holds {Length} bytes, record {Recorded}; adopting the file's size", record.VolumeId, length, record.CapacityBytes);
+            var grown = record with { CapacityBytes = length };
+            AtomicFile.WriteJson(paths.VolumeRecord(record.VolumeId), grown);
+            volumes[record.VolumeId] = grown;
+        }
+    }
+
+    private async Task ReconcileAttachmentAsync(LocalVolumeRecord record, List<LoopDevice> attached)
+    {
+        var image = paths.VolumeImage(record.VolumeId);
+        var live = attached.Where(l => l.BackingFile == image).ToList();
+        var keep = (LoopDevice?)null;
+
+        if (record.Attachment is { } attachment)
+        {
+            keep = live.FirstOrDefault(l => l.Device == attachment.LoopDevice) ?? live.FirstOrDefault();
+            if (keep is null && File.Exists(image))
+            {
+                // Recorded as attached but the device is gone (a reboot, a manual losetup -d): attach again,
+                // so the CO's view (published) stays true.
+                var device = await loops.AttachAsync(image, attachment.ReadOnly, CancellationToken.None).ConfigureAwait(false);
+                logger.LogWarning("Volume {VolumeId}: loop device {Old} vanished, re-attached as {New}", record.VolumeId, attachment.LoopDevice, device);
+                keep = new LoopDevice(device, image);
+            }
+            if (keep is not null && keep.Device != attachment.LoopDevice)
+            {
+                var repaired = record with { Attachment = attachment with { LoopDevice = keep.Device } };
+                AtomicFile.WriteJson(paths.VolumeRecord(record.VolumeId), repaired);
+                volumes[record.VolumeId] = repaired;
+            }
+            if (keep is not null)
+            {
+                EnsureLink(record.VolumeId, keep.Device);
+            }
+        }
+
+        // Anything else backed by this image is a publish that crashed before its record, or a duplicate: the
+        // CO never saw it succeed, so detaching is safe and it will retry.
+        foreach (var loop in attached.Where(l => l != keep))
+        {
+            logger.LogWarning("Detaching {LoopDevice} of volume {VolumeId}: not recorded as its attachment", loop.Device, record.VolumeId);
+            await loops.DetachAsync(loop.Device, loop.BackingFile, CancellationToken.None).ConfigureAwait(false);
+        }
+    }
+
+    private void EnsureLink(string volumeId, string device)
+    {
+        var link = paths.DeviceLink(volumeId);
+        if (ReadLink(link) == device)
+        {
+            return;
+        }
+        var temp = LocalStatePaths.TempFor(link);
+        File.CreateSymbolicLink(temp, device);
+        File.Move(temp, link, overwrite: true);
+        AtomicFile.SyncDirectory(paths.DevicesDir);
+    }
+
+    private void RemoveStaleLinks()
+    {
+        foreach (var link in Directory.EnumerateFileSystemEntries(paths.DevicesDir))
+        {
+            var id = Path.GetFileName(link);
+            if (volumes.TryGetValue(id, out var record) && record.Attachment is { } attachment &&
+                ReadLink(link) == attachment.LoopDevice)
+            {
+                continue;
+            }
+            logger.LogWarning("Removing stale device link {Link}", link);
+            File.Delete(link);
+        }
+    }
+
+    private static string? ReadLink(string path)
+    {
+        try
+        {
+            return new FileInfo(path).LinkTarget;
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+    }
+
+    private static string StripDeleted(string backingFile) =>
+        backingFile.EndsWith(" (deleted)", StringComparison.Ordinal) ? backingFile[..^" (deleted)".Length] : backingFile;
+}

@@ -1,0 +1,705 @@
+using System.Globalization;
+using CsiDriver.Core;
+using CsiDriver.Core.Errors;
+using CsiDriver.Core.Observability;
+using CsiDriver.Core.Volumes;
+using CsiDriver.Mounter.Commands;
+using Microsoft.Extensions.Logging;
+
+namespace CsiDriver.Cloud.Local;
+
+/// <summary>
+/// The local backend: a volume is a sparse file under the state dir, attaching it sets up a loop device reached
+/// through the stable link devices/&lt;volume-id&gt;. Metadata is one JSON file per object, written atomically;
+/// the JSON file is each object's commit point (written last on create, deleted first on delete), so after a
+/// kill -9 the start-up recovery can tell finished objects from leftovers and remove or repair the rest.
+/// All state changes run one at a time behind one gate: operations are short (sparse files, reflink copies)
+/// and it makes the capacity and attach-limit checks exact. One controller process per state dir.
+/// </summary>
+public sealed class LocalVolumeProvider : IVolumeProvider, IDisposable
+{
+    public const string ZoneKey = "topology.kubernetes.io/zone";
+    public const string DevicePathKey = "devicePath";
+    public const long DefaultSizeBytes = 1L << 30;
+    public const long SizeStep = 1L << 20;
+    /// <summary>Attach limit when --volume-attach-limit is not set: the kernel's loop driver allows far more,
+    /// 128 keeps a runaway workload from exhausting a node's loop devices (and matches max_loop's old default).</summary>
+    public const long DefaultMaxVolumesPerNode = 128;
+    public const string CsiKeyPrefix = "csi.storage.k8s.io/";
+    public const string FsTypeParameter = "csi.storage.k8s.io/fstype";
+
+    private static readonly HashSet<string> FsTypes = new(StringComparer.Ordinal) { "ext4", "ext3", "xfs" };
+
+    private readonly LocalStatePaths _paths;
+    private readonly LocalBackendOptions _options;
+    private readonly LoopDevices _loops;
+    private readonly ICommandRunner _commands;
+    private readonly ILogger<LocalVolumeProvider> _logger;
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private readonly Dictionary<string, LocalVolumeRecord> _volumes = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, LocalSnapshotRecord> _snapshots = new(StringComparer.Ordinal);
+    private bool _recovered;
+    private long _attachedHere;
+
+    public LocalVolumeProvider(
+        LocalBackendOptions options,
+        DriverOptions driverOptions,
+        ICommandRunner commands,
+        DriverMetrics metrics,
+        ILogger<LocalVolumeProvider> logger)
+    {
+        _options = options;
+        _paths = new LocalStatePaths(options.StateDir);
+        _commands = commands;
+        _loops = new LoopDevices(commands);
+        _logger = logger;
+        NodeId = LocalNodeIdentity.NodeIdOf(driverOptions);
+        MaxVolumesPerNode = driverOptions.VolumeAttachLimit > 0 ? driverOptions.VolumeAttachLimit : DefaultMaxVolumesPerNode;
+        metrics.ObserveLoopDevices(() => Interlocked.Read(ref _attachedHere));
+    }
+
+    public string Name => "local";
+
+    /// <summary>The only node this backend serves.</summary>
+    public string NodeId { get; }
+
+    public long MaxVolumesPerNode { get; }
+
+    public LocalStatePaths Paths => _paths;
+
+    public async Task<bool> ProbeAsync(CancellationToken cancellationToken)
+    {
+        using (await EnterAsync(cancellationToken).ConfigureAwait(false))
+        {
+            return true;
+        }
+    }
+
+    /// <summary>Runs the start-up recovery now instead of on the first call.</summary>
+    public async Task InitializeAsync(CancellationToken cancellationToken)
+    {
+        using (await EnterAsync(cancellationToken).ConfigureAwait(false))
+        {
+        }
+    }
+
+    // ---------------------------------------------------------------- volumes
+
+    public async Task<VolumeInfo> CreateVolumeAsync(CreateVolumeSpec spec, CancellationToken cancellationToken)
+    {
+        var volumeContext = ValidateParameters(spec);
+        if (spec.MutableParameters.Count > 0)
+        {
+            throw StorageException.InvalidArgument($"unknown mutable parameter '{spec.MutableParameters.Keys.Order(StringComparer.Ordinal).First()}': the local backend has none");
+        }
+        EnsureTopologyReachable(spec.AccessibilityRequirements);
+        var volumeId = LocalStatePaths.VolumeIdFor(spec.Name);
+        var sourceSnapshotId = spec.ContentSource?.SnapshotId;
+        var sourceVolumeId = spec.ContentSource?.VolumeId;
+
+        using (await EnterAsync(cancellationToken).ConfigureAwait(false))
+        {
+            // A retry finds the volume it made, even when its source is gone by now.
+            if (_volumes.TryGetValue(volumeId, out var existing))
+            {
+                EnsureSameVolume(existing, spec, volumeContext, sourceSnapshotId, sourceVolumeId);
+                return ToInfo(existing);
+            }
+            string? sourceFile = null;
+            long sourceSize = 0;
+            if (sourceSnapshotId is not null)
+            {
+                var snapshot = _snapshots.GetValueOrDefault(sourceSnapshotId)
+                    ?? throw StorageException.NotFound($"snapshot {sourceSnapshotId} not found");
+                sourceFile = _paths.SnapshotImage(snapshot.SnapshotId);
+                sourceSize = snapshot.SizeBytes;
+            }
+            else if (sourceVolumeId is not null)
+            {
+                var source = _volumes.GetValueOrDefault(sourceVolumeId)
+                    ?? throw StorageException.NotFound($"source volume {sourceVolumeId} not found");
+                sourceFile = _paths.VolumeImage(source.VolumeId);
+                sourceSize = source.CapacityBytes;
+            }
+
+            var size = ChooseSize(spec.RequiredBytes, spec.LimitBytes, sourceSize);
+            EnsureCapacityAvailable(size, alreadyCounted: 0);
+            if (sourceFile is not null && !File.Exists(sourceFile))
+            {
+                throw StorageException.FailedPrecondition($"the data of content source {sourceSnapshotId ?? sourceVolumeId} is missing from {sourceFile}");
+            }
+
+            var record = new LocalVolumeRecord(
+                volumeId, spec.Name, size,
+                new Dictionary<string, string>(spec.Parameters, StringComparer.Ordinal),
+                new Dictionary<string, string>(volumeContext, StringComparer.Ordinal), sourceSnapshotId, sourceVolumeId, DateTimeOffset.UtcNow, Attachment: null);
+            var image = _paths.VolumeImage(volumeId);
+            await MakeImageAsync(image, sourceFile, size).ConfigureAwait(false);
+            try
+            {
+                AtomicFile.WriteJson(_paths.VolumeRecord(volumeId), record);
+            }
+            catch
+            {
+                AtomicFile.TryDelete(image);
+                throw;
+            }
+            _volumes[volumeId] = record;
+            _logger.LogInformation("Created volume {VolumeId} ({Name}, {CapacityBytes} bytes, source {Source})",
+                volumeId, spec.Name, size, sourceSnapshotId ?? sourceVolumeId ?? "none");
+            return ToInfo(record);
+        }
+    }
+
+    public async Task DeleteVolumeAsync(string volumeId, CancellationToken cancellationToken)
+    {
+        using (await EnterAsync(cancellationToken).ConfigureAwait(false))
+        {
+            if (!_volumes.TryGetValue(volumeId, out var record))
+            {
+                return;
+            }
+            if (record.Attachment is { } attachment)
+            {
+                throw StorageException.FailedPrecondition($"volume {volumeId} is published to node {attachment.NodeId}; unpublish it first");
+            }
+            // The record goes first: once it is gone the volume is gone, and recovery removes a leftover image.
+            File.Delete(_paths.VolumeRecord(volumeId));
+            AtomicFile.SyncDirectory(_paths.VolumesDir);
+            _volumes.Remove(volumeId);
+            await DetachAllBackedByAsync(_paths.VolumeImage(volumeId)).ConfigureAwait(false);
+            File.Delete(_paths.VolumeImage(volumeId));
+            _logger.LogInformation("Deleted volume {VolumeId} ({Name})", volumeId, record.Name);
+        }
+    }
+
+    public async Task<VolumeInfo?> GetVolumeAsync(string volumeId, CancellationToken cancellationToken)
+    {
+        using (await EnterAsync(cancellationToken).ConfigureAwait(false))
+        {
+            return _volumes.TryGetValue(volumeId, out var record) ? ToInfo(record) : null;
+        }
+    }
+
+    public async Task<Page<VolumeInfo>> ListVolumesAsync(int maxEntries, string? startingToken, CancellationToken cancellationToken)
+    {
+        using (await EnterAsync(cancellationToken).ConfigureAwait(false))
+        {
+            var all = _volumes.Values.OrderBy(v => v.VolumeId, StringComparer.Ordinal).ToList();
+            return Paginate(all, maxEntries, startingToken, ToInfo);
+        }
+    }
+
+    public async Task<IReadOnlyDictionary<string, string>> PublishAsync(PublishSpec spec, CancellationToken cancellationToken)
+    {
+        using (await EnterAsync(cancellationToken).ConfigureAwait(false))
+        {
+            var record = _volumes.GetValueOrDefault(spec.VolumeId)
+                ?? throw StorageException.NotFound($"volume {spec.VolumeId} not found");
+            if (spec.NodeId != NodeId)
+            {
+                throw StorageException.NotFound($"node {spec.NodeId} is not served by the local backend (it serves node {NodeId})");
+            }
+            var image = _paths.VolumeImage(record.VolumeId);
+            var link = _paths.DeviceLink(record.VolumeId);
+            var publishContext = new Dictionary<string, string>(StringComparer.Ordinal) { [DevicePathKey] = link };
+
+            if (record.Attachment is { } attachment)
+            {
+                if (attachment.NodeId != spec.NodeId)
+                {
+                    throw StorageException.FailedPrecondition(
+                        $"volume {record.VolumeId} is published to node {attachment.NodeId}; a local volume is attached to one node at a time");
+                }
+                if (attachment.ReadOnly != spec.ReadOnly)
+                {
+                    throw StorageException.AlreadyExists(
+                        $"volume {record.VolumeId} is already published to node {spec.NodeId} with readonly={attachment.ReadOnly.ToString().ToLowerInvariant()}");
+                }
+                if (LoopDevices.IsBackedBy(attachment.LoopDevice, image))
+                {
+                    ReplaceLink(link, attachment.LoopDevice);
+                    return publishContext;
+                }
+                // The recorded loop device vanished (detached by hand, or a reboot): attach again below.
+                _logger.LogWarning("Loop device {LoopDevice} of volume {VolumeId} vanished; attaching again", attachment.LoopDevice, record.VolumeId);
+            }
+            else if (AttachedCount(spec.NodeId) >= MaxVolumesPerNode)
+            {
+                throw StorageException.ResourceExhausted($"node {spec.NodeId} already has {MaxVolumesPerNode} volumes attached, its limit");
+            }
+            if (!File.Exists(image))
+            {
+                throw StorageException.FailedPrecondition($"the backing file of volume {record.VolumeId} is missing: {image}");
+            }
+
+            var device = await _loops.AttachAsync(image, spec.ReadOnly, CancellationToken.None).ConfigureAwait(false);
+            try
+            {
+                ReplaceLink(link, device);
+                var attached = record with { Attachment = new LocalAttachment(spec.NodeId, device, spec.ReadOnly) };
+                AtomicFile.WriteJson(_paths.VolumeRecord(record.VolumeId), attached);
+                _volumes[record.VolumeId] = attached;
+            }
+            catch
+            {
+                await _loops.DetachAsync(device, image, CancellationToken.None).ConfigureAwait(false);
+                throw;
+            }
+            UpdateGauge();
+            _logger.LogInformation("Attached volume {VolumeId} to {LoopDevice} for node {NodeId}", record.VolumeId, device, spec.NodeId);
+            return publishContext;
+        }
+    }
+
+    public async Task UnpublishAsync(string volumeId, string? nodeId, CancellationToken cancellationToken)
+    {
+        using (await EnterAsync(cancellationToken).ConfigureAwait(false))
+        {
+            if (!_volumes.TryGetValue(volumeId, out var record) || record.Attachment is not { } attachment)
+            {
+                return;
+            }
+            if (nodeId is not null && attachment.NodeId != nodeId)
+            {
+                // Published elsewhere, so it is not published to this node: nothing to do.
+                return;
+            }
+            // Detach first, record last: a crash in between leaves a record whose device is gone, which
+            // recovery repairs, never a device nobody knows about.
+            await DetachAllBackedByAsync(_paths.VolumeImage(volumeId)).ConfigureAwait(false);
+            RemoveLink(_paths.DeviceLink(volumeId));
+            var detached = record with { Attachment = null };
+            AtomicFile.WriteJson(_paths.VolumeRecord(volumeId), detached);
+            _volumes[volumeId] = detached;
+            UpdateGauge();
+            _logger.LogInformation("Detached volume {VolumeId} from node {NodeId}", volumeId, attachment.NodeId);
+        }
+    }
+
+    public async Task<ExpandResult> ExpandVolumeAsync(string volumeId, long requiredBytes, long limitBytes, CancellationToken cancellationToken)
+    {
+        using (await EnterAsync(cancellationToken).ConfigureAwait(false))
+        {
+            var record = _volumes.GetValueOrDefault(volumeId)
+                ?? throw StorageException.NotFound($"volume {volumeId} not found");
+            if (requiredBytes <= record.CapacityBytes)
+            {
+                // Never shrink: a smaller or equal request is already satisfied.
+                return new ExpandResult(record.CapacityBytes, NodeExpansionRequired: true);
+            }
+            var target = RoundUp(requiredBytes);
+            if (limitBytes > 0 && target > limitBytes)
+            {
+                target = limitBytes / SizeStep * SizeStep;
+                if (target < requiredBytes)
+                {
+                    throw StorageException.OutOfRange(
+                        $"cannot expand volume {volumeId} to {requiredBytes} bytes within limit {limitBytes}: sizes are whole MiB");
+                }
+            }
+            EnsureCapacityAvailable(target, alreadyCounted: record.CapacityBytes);
+            var image = _paths.VolumeImage(volumeId);
+            if (!File.Exists(image))
+            {
+                throw StorageException.FailedPrecondition($"the backing file of volume {volumeId} is missing: {image}");
+            }
+            // File first, record second: recovery adopts a file that grew without its record.
+            Grow(image, target);
+            var grown = record with { CapacityBytes = target };
+            AtomicFile.WriteJson(_paths.VolumeRecord(volumeId), grown);
+            _volumes[volumeId] = grown;
+            if (record.Attachment is { } attachment && LoopDevices.IsBackedBy(attachment.LoopDevice, image))
+            {
+                await _loops.RefreshCapacityAsync(attachment.LoopDevice, CancellationToken.None).ConfigureAwait(false);
+            }
+            _logger.LogInformation("Expanded volume {VolumeId} from {OldBytes} to {NewBytes} bytes", volumeId, record.CapacityBytes, target);
+            return new ExpandResult(target, NodeExpansionRequired: true);
+        }
+    }
+
+    public async Task ModifyVolumeAsync(string volumeId, IReadOnlyDictionary<string, string> mutableParameters, CancellationToken cancellationToken)
+    {
+        using (await EnterAsync(cancellationToken).ConfigureAwait(false))
+        {
+            if (!_volumes.ContainsKey(volumeId))
+            {
+                throw StorageException.NotFound($"volume {volumeId} not found");
+            }
+            if (mutableParameters.Count > 0)
+            {
+                throw StorageException.InvalidArgument(
+                    $"unknown mutable parameter '{mutableParameters.Keys.Order(StringComparer.Ordinal).First()}': the local backend has none");
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- snapshots
+
+    public async Task<SnapshotInfo> CreateSnapshotAsync(string name, string sourceVolumeId, IReadOnlyDictionary<string, string> parameters, CancellationToken cancellationToken)
+    {
+        foreach (var key in parameters.Keys)
+        {
+            if (!key.StartsWith(CsiKeyPrefix, StringComparison.Ordinal))
+            {
+                throw StorageException.InvalidArgument($"unknown parameter '{key}'");
+            }
+        }
+        var snapshotId = LocalStatePaths.SnapshotIdFor(name);
+        using (await EnterAsync(cancellationToken).ConfigureAwait(false))
+        {
+            if (_snapshots.TryGetValue(snapshotId, out var existing))
+            {
+                if (existing.Name != name || existing.SourceVolumeId != sourceVolumeId)
+                {
+                    throw StorageException.AlreadyExists(
+                        $"snapshot name {name} is already used by snapshot {existing.SnapshotId} of volume {existing.SourceVolumeId}");
+                }
+                return ToInfo(existing);
+            }
+            var source = _volumes.GetValueOrDefault(sourceVolumeId)
+                ?? throw StorageException.NotFound($"source volume {sourceVolumeId} not found");
+            var sourceImage = _paths.VolumeImage(source.VolumeId);
+            if (!File.Exists(sourceImage))
+            {
+                throw StorageException.FailedPrecondition($"the backing file of volume {sourceVolumeId} is missing: {sourceImage}");
+            }
+            var image = _paths.SnapshotImage(snapshotId);
+            // A snapshot of an attached volume copies the file as the page cache shows it: crash-consistent
+            // (like pulling the plug), not application-consistent. Freeze the filesystem for more.
+            await MakeImageAsync(image, sourceImage, source.CapacityBytes).ConfigureAwait(false);
+            var record = new LocalSnapshotRecord(snapshotId, name, sourceVolumeId, source.CapacityBytes, DateTimeOffset.UtcNow);
+            try
+            {
+                AtomicFile.WriteJson(_paths.SnapshotRecord(snapshotId), record);
+            }
+            catch
+            {
+                AtomicFile.TryDelete(image);
+                throw;
+            }
+            _snapshots[snapshotId] = record;
+            _logger.LogInformation("Created snapshot {SnapshotId} ({Name}) of volume {VolumeId}", snapshotId, name, sourceVolumeId);
+            return ToInfo(record);
+        }
+    }
+
+    public async Task DeleteSnapshotAsync(string snapshotId, CancellationToken cancellationToken)
+    {
+        using (await EnterAsync(cancellationToken).ConfigureAwait(false))
+        {
+            if (!_snapshots.Remove(snapshotId, out var record))
+            {
+                return;
+            }
+            // Restored volumes are full copies, so a snapshot is never in use.
+            File.Delete(_paths.SnapshotRecord(snapshotId));
+            AtomicFile.SyncDirectory(_paths.SnapshotsDir);
+            File.Delete(_paths.SnapshotImage(snapshotId));
+            _logger.LogInformation("Deleted snapshot {SnapshotId} ({Name})", snapshotId, record.Name);
+        }
+    }
+
+    public async Task<SnapshotInfo?> GetSnapshotAsync(string snapshotId, CancellationToken cancellationToken)
+    {
+        using (await EnterAsync(cancellationToken).ConfigureAwait(false))
+        {
+            return _snapshots.TryGetValue(snapshotId, out var record) ? ToInfo(record) : null;
+        }
+    }
+
+    public async Task<Page<SnapshotInfo>> ListSnapshotsAsync(SnapshotFilter filter, int maxEntries, string? startingToken, CancellationToken cancellationToken)
+    {
+        using (await EnterAsync(cancellationToken).ConfigureAwait(false))
+        {
+            var matching = _snapshots.Values
+                .Where(s => filter.SnapshotId is null || s.SnapshotId == filter.SnapshotId)
+                .Where(s => filter.SourceVolumeId is null || s.SourceVolumeId == filter.SourceVolumeId)
+                .OrderBy(s => s.SnapshotId, StringComparer.Ordinal)
+                .ToList();
+            return Paginate(matching, maxEntries, startingToken, ToInfo);
+        }
+    }
+
+    public void Dispose() => _gate.Dispose();
+
+    // ---------------------------------------------------------------- helpers
+
+    private IReadOnlyDictionary<string, string> ValidateParameters(CreateVolumeSpec spec)
+    {
+        foreach (var key in spec.Parameters.Keys.Order(StringComparer.Ordinal))
+        {
+            if (!FormatOptions.IsFormatKey(key) && !key.StartsWith(CsiKeyPrefix, StringComparison.Ordinal))
+            {
+                throw StorageException.InvalidArgument($"unknown parameter '{key}'");
+            }
+        }
+        var fsType = spec.Capabilities.FirstOrDefault(c => !c.IsBlock && c.FsType.Length > 0)?.FsType;
+        if (fsType is null)
+        {
+            if (spec.Parameters.TryGetValue(FsTypeParameter, out var fromParameter) && fromParameter.Length > 0)
+            {
+                if (!FsTypes.Contains(fromParameter))
+                {
+                    throw StorageException.InvalidArgument($"parameter {FsTypeParameter}={fromParameter} is not supported (supported: ext4, ext3, xfs)");
+                }
+                fsType = fromParameter;
+            }
+            else
+            {
+                fsType = spec.Capabilities.Count > 0 && spec.Capabilities.All(c => c.IsBlock) ? string.Empty : "ext4";
+            }
+        }
+        return FormatOptions.Parse(spec.Parameters, fsType).ToVolumeContext();
+    }
+
+    private IReadOnlyList<TopologySegments> Topology => [new TopologySegments { [ZoneKey] = _options.Zone }];
+
+    /// <summary>Local volumes exist in our zone only: a requisite list that excludes it cannot be met.</summary>
+    private void EnsureTopologyReachable(TopologyRequirementSpec? requirements)
+    {
+        if (requirements is null || requirements.Requisite.Count == 0)
+        {
+            return;
+        }
+        var ours = Topology[0];
+        if (!requirements.Requisite.Any(segment => segment.All(kv => ours.TryGetValue(kv.Key, out var value) && value == kv.Value)))
+        {
+            throw StorageException.ResourceExhausted(
+                $"cannot provision in the requested topology: local volumes are only accessible in {ZoneKey}={_options.Zone}");
+        }
+    }
+
+    private static void EnsureSameVolume(LocalVolumeRecord existing, CreateVolumeSpec spec, IReadOnlyDictionary<string, string> volumeContext,
+        string? sourceSnapshotId, string? sourceVolumeId)
+    {
+        if (existing.Name != spec.Name)
+        {
+            throw StorageException.AlreadyExists($"volume id {existing.VolumeId} is already used by volume name {existing.Name}");
+        }
+        if (existing.CapacityBytes < spec.RequiredBytes || (spec.LimitBytes > 0 && existing.CapacityBytes > spec.LimitBytes))
+        {
+            throw StorageException.AlreadyExists(
+                $"volume {spec.Name} already exists with {existing.CapacityBytes} bytes, outside the requested capacity range");
+        }
+        if (!SameEntries(existing.Parameters, spec.Parameters) || !SameEntries(existing.VolumeContext, volumeContext))
+        {
+            throw StorageException.AlreadyExists($"volume {spec.Name} already exists with different parameters");
+        }
+        if (existing.SourceSnapshotId != sourceSnapshotId || existing.SourceVolumeId != sourceVolumeId)
+        {
+            throw StorageException.AlreadyExists($"volume {spec.Name} already exists with a different content source");
+        }
+    }
+
+    private static bool SameEntries(IReadOnlyDictionary<string, string> a, IReadOnlyDictionary<string, string> b) =>
+        a.Count == b.Count && a.All(kv => b.TryGetValue(kv.Key, out var value) && value == kv.Value);
+
+    private static long ChooseSize(long requiredBytes, long limitBytes, long sourceBytes)
+    {
+        long size;
+        if (requiredBytes > 0)
+        {
+            size = RoundUp(requiredBytes);
+        }
+        else if (sourceBytes > 0)
+        {
+            size = sourceBytes;
+        }
+        else
+        {
+            size = limitBytes > 0 ? Math.Min(DefaultSizeBytes, limitBytes / SizeStep * SizeStep) : DefaultSizeBytes;
+        }
+        size = Math.Max(size, sourceBytes);
+        if (size == 0 || (limitBytes > 0 && size > limitBytes))
+        {
+            var what = sourceBytes > 0 && sourceBytes > limitBytes
+                ? $"the content source holds {sourceBytes} bytes, more than limit_bytes {limitBytes}"
+                : $"no whole number of MiB fits required_bytes {requiredBytes} and limit_bytes {limitBytes}";
+            throw StorageException.OutOfRange($"unsupported capacity: {what}");
+        }
+        return size;
+    }
+
+    private static long RoundUp(long bytes) =>
+        bytes > long.MaxValue - SizeStep ? throw StorageException.OutOfRange($"{bytes} bytes is too large") : (bytes + SizeStep - 1) / SizeStep * SizeStep;
+
+    private void EnsureCapacityAvailable(long bytes, long alreadyCounted)
+    {
+        if (_options.CapacityBytes <= 0)
+        {
+            return;
+        }
+        var used = _volumes.Values.Sum(v => v.CapacityBytes) - alreadyCounted;
+        if (used + bytes > _options.CapacityBytes)
+        {
+            throw StorageException.ResourceExhausted(
+                $"the local backend has {_options.CapacityBytes - used} of {_options.CapacityBytes} bytes left; {bytes} requested");
+        }
+    }
+
+    /// <summary>Builds an image under a temp name (empty sparse file or a reflink/sparse copy), grows it, then renames it into place.</summary>
+    private async Task MakeImageAsync(string image, string? sourceFile, long size)
+    {
+        var temp = LocalStatePaths.TempFor(image);
+        try
+        {
+            if (sourceFile is null)
+            {
+                using var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write);
+                stream.SetLength(size);
+                stream.Flush(flushToDisk: true);
+            }
+            else
+            {
+                (await _commands.RunAsync("cp", ["--reflink=auto", "--sparse=always", sourceFile, temp], CancellationToken.None)
+                    .ConfigureAwait(false)).EnsureSuccess();
+                Grow(temp, size);
+            }
+            File.Move(temp, image, overwrite: true);
+            AtomicFile.SyncDirectory(Path.GetDirectoryName(image)!);
+        }
+        catch
+        {
+            AtomicFile.TryDelete(temp);
+            throw;
+        }
+    }
+
+    private static void Grow(string file, long size)
+    {
+        using var stream = new FileStream(file, FileMode.Open, FileAccess.ReadWrite);
+        if (stream.Length < size)
+        {
+            stream.SetLength(size);
+        }
+        stream.Flush(flushToDisk: true);
+    }
+
+    private void ReplaceLink(string link, string device)
+    {
+        var current = File.Exists(link) || Directory.Exists(link) || IsSymlink(link) ? new FileInfo(link).LinkTarget : null;
+        if (current == device)
+        {
+            return;
+        }
+        var temp = LocalStatePaths.TempFor(link);
+        File.CreateSymbolicLink(temp, device);
+        File.Move(temp, link, overwrite: true);
+        AtomicFile.SyncDirectory(_paths.DevicesDir);
+    }
+
+    private void RemoveLink(string link)
+    {
+        if (IsSymlink(link))
+        {
+            File.Delete(link);
+            AtomicFile.SyncDirectory(_paths.DevicesDir);
+        }
+    }
+
+    private static bool IsSymlink(string path)
+    {
+        try
+        {
+            return new FileInfo(path).LinkTarget is not null;
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+    }
+
+    private async Task DetachAllBackedByAsync(string image)
+    {
+        foreach (var loop in LoopDevices.List().Where(l => l.BackingFile == image || l.BackingFile == image + " (deleted)"))
+        {
+            await _loops.DetachAsync(loop.Device, loop.BackingFile, CancellationToken.None).ConfigureAwait(false);
+        }
+    }
+
+    private long AttachedCount(string nodeId) => _volumes.Values.Count(v => v.Attachment?.NodeId == nodeId);
+
+    private void UpdateGauge() => Interlocked.Exchange(ref _attachedHere, AttachedCount(NodeId));
+
+    private static Page<TOut> Paginate<TIn, TOut>(List<TIn> all, int maxEntries, string? startingToken, Func<TIn, TOut> map)
+    {
+        var start = 0;
+        if (!string.IsNullOrEmpty(startingToken) &&
+            (!int.TryParse(startingToken, NumberStyles.None, CultureInfo.InvariantCulture, out start) || start > all.Count))
+        {
+            throw StorageException.Aborted($"starting_token '{startingToken}' is not valid for this listing; list again from the start");
+        }
+        var count = maxEntries > 0 ? Math.Min(maxEntries, all.Count - start) : all.Count - start;
+        var items = all.GetRange(start, count).Select(map).ToList();
+        var next = start + count < all.Count ? (start + count).ToString(CultureInfo.InvariantCulture) : null;
+        return new Page<TOut>(items, next);
+    }
+
+    private VolumeInfo ToInfo(LocalVolumeRecord record)
+    {
+        var source = record.SourceSnapshotId is not null || record.SourceVolumeId is not null
+            ? new VolumeContentSourceSpec(record.SourceSnapshotId, record.SourceVolumeId)
+            : null;
+        return new VolumeInfo(
+            record.VolumeId,
+            record.CapacityBytes,
+            record.VolumeContext,
+            source,
+            Topology,
+            record.Attachment is { } attachment ? [attachment.NodeId] : [],
+            ConditionOf(record));
+    }
+
+    private VolumeConditionInfo ConditionOf(LocalVolumeRecord record)
+    {
+        var image = _paths.VolumeImage(record.VolumeId);
+        if (!File.Exists(image))
+        {
+            return new VolumeConditionInfo(true, $"the backing file {image} is missing");
+        }
+        if (record.Attachment is { } attachment && !LoopDevices.IsBackedBy(attachment.LoopDevice, image))
+        {
+            return new VolumeConditionInfo(true, $"loop device {attachment.LoopDevice} of the attachment to node {attachment.NodeId} vanished");
+        }
+        return new VolumeConditionInfo(false, "volume is healthy");
+    }
+
+    private static SnapshotInfo ToInfo(LocalSnapshotRecord record) =>
+        new(record.SnapshotId, record.SourceVolumeId, record.SizeBytes, record.CreatedAt, ReadyToUse: true);
+
+    // ---------------------------------------------------------------- gate and recovery
+
+    private async Task<IDisposable> EnterAsync(CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (!_recovered)
+            {
+                await new LocalStateRecovery(_paths, _loops, _volumes, _snapshots, _logger).RunAsync().ConfigureAwait(false);
+                _recovered = true;
+                UpdateGauge();
+            }
+        }
+        catch
+        {
+            _gate.Release();
+            throw;
+        }
+        return new GateRelease(_gate);
+    }
+
+    private sealed class GateRelease(SemaphoreSlim gate) : IDisposable
+    {
+        private int _released;
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _released, 1) == 0)
+            {
+                gate.Release();
+            }
+        }
+    }
+}
