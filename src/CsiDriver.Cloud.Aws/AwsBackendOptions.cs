@@ -1,3 +1,5 @@
+using Amazon.Runtime;
+
 namespace CsiDriver.Cloud.Aws;
 
 /// <summary>Settings of the AWS EBS backend.</summary>
@@ -26,6 +28,15 @@ public sealed class AwsBackendOptions
 
     public string? OutpostArn { get; set; }
 
+    /// <summary>
+    /// Credentials to use instead of the SDK's default chain. No flag sets this: it exists so tests can
+    /// talk to an EC2 simulator without touching the process environment. Production leaves it null.
+    /// </summary>
+    public AWSCredentials? Credentials { get; set; }
+
+    /// <summary>Poll intervals, grace windows and local paths; defaults suit production, tests shorten them.</summary>
+    public AwsTuning Tuning { get; set; } = new();
+
     public IReadOnlyList<string> Validate()
     {
         var errors = new List<string>();
@@ -39,6 +50,53 @@ public sealed class AwsBackendOptions
         if (Ec2Endpoint is not null && !Uri.TryCreate(Ec2Endpoint, UriKind.Absolute, out _))
         {
             errors.Add($"--aws-ec2-endpoint must be an absolute URL, got '{Ec2Endpoint}'");
+        }
+        errors.AddRange(Tuning.Validate());
+        return errors;
+    }
+}
+
+/// <summary>
+/// Timing and path settings of the AWS backend. Production uses the defaults; end-to-end tests against
+/// an EC2 simulator shorten the intervals so waits take milliseconds.
+/// </summary>
+public sealed class AwsTuning
+{
+    /// <summary>First delay before a waiter's resource is described again.</summary>
+    public TimeSpan PollInitialInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Cap of the per-waiter exponential backoff.</summary>
+    public TimeSpan PollMaxInterval { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>How long a just-created volume or snapshot may be reported as not found (EC2 eventual consistency).</summary>
+    public TimeSpan NotFoundGrace { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>A wait gives up after this long with UNAVAILABLE so the CO retries (the RPC deadline usually comes first).</summary>
+    public TimeSpan WaitTimeout { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>How long an expand or modify waits for a partner request to the same volume before calling ModifyVolume.</summary>
+    public TimeSpan ModifyCoalesceWindow { get; set; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>Instance metadata service base URL (IMDSv2).</summary>
+    public string ImdsEndpoint { get; set; } = "http://169.254.169.254";
+
+    /// <summary>Root under which /dev and /sys are found; tests point it at a fake tree.</summary>
+    public string HostRoot { get; set; } = "/";
+
+    public IReadOnlyList<string> Validate()
+    {
+        var errors = new List<string>();
+        if (PollInitialInterval <= TimeSpan.Zero || PollMaxInterval < PollInitialInterval)
+        {
+            errors.Add("aws poll intervals must be positive and the maximum at least the initial interval");
+        }
+        if (NotFoundGrace < TimeSpan.Zero || ModifyCoalesceWindow < TimeSpan.Zero || WaitTimeout <= TimeSpan.Zero)
+        {
+            errors.Add("aws grace, coalesce window and wait timeout must not be negative");
+        }
+        if (!Uri.TryCreate(ImdsEndpoint, UriKind.Absolute, out _))
+        {
+            errors.Add($"aws IMDS endpoint must be an absolute URL, got '{ImdsEndpoint}'");
         }
         return errors;
     }

@@ -1,0 +1,185 @@
+using Amazon.EC2;
+using Amazon.EC2.Model;
+using CsiDriver.Cloud.Aws.Ec2;
+using CsiDriver.Cloud.Aws.Waiting;
+using CsiDriver.Core.Errors;
+using CsiDriver.Core.Volumes;
+using Microsoft.Extensions.Logging;
+
+namespace CsiDriver.Cloud.Aws.Attachments;
+
+/// <summary>ControllerPublish / Unpublish on EC2: device names, AttachVolume / DetachVolume, waiting.</summary>
+public sealed class AttachmentManager(
+    Ec2Caller ec2,
+    Ec2Pollers pollers,
+    DeviceNameAllocator devices,
+    ILogger<AttachmentManager> logger)
+{
+    /// <summary>publish_context key of the device name EC2 was given (as aws-ebs-csi-driver).</summary>
+    public const string DevicePathKey = "devicePath";
+
+    private const int MaxNameConflicts = 3;
+
+    public async Task<IReadOnlyDictionary<string, string>> PublishAsync(PublishSpec spec, CancellationToken cancellationToken)
+    {
+        var volumeId = spec.VolumeId;
+        var instanceId = spec.NodeId;
+        var volume = await pollers.Volumes.GetAsync(volumeId, cancellationToken).ConfigureAwait(false)
+            ?? throw StorageException.NotFound($"volume {volumeId} does not exist");
+
+        var mine = FindAttachment(volume, instanceId);
+        if (mine is not null && IsLive(mine))
+        {
+            // Already attached (or attaching) here: idempotent success once it is attached.
+            devices.Adopt(instanceId, volumeId, mine.Device);
+            var device = mine.Device;
+            await WaitAttachedAsync(volumeId, instanceId, cancellationToken).ConfigureAwait(false);
+            return Context(device);
+        }
+
+        var elsewhere = (volume.Attachments ?? []).Where(a => a.InstanceId != instanceId && IsLive(a)).ToList();
+        if (elsewhere.Count > 0)
+        {
+            var multiAttach = volume.MultiAttachEnabled == true && spec.Capability.AccessMode == AccessMode.MultiNodeMultiWriter;
+            if (!multiAttach)
+            {
+                throw StorageException.FailedPrecondition(
+                    $"volume {volumeId} is attached to node {elsewhere[0].InstanceId}; it can be attached to one node at a time " +
+                    "(only io1/io2 volumes created for block MULTI_NODE_MULTI_WRITER can be attached to several)");
+            }
+        }
+
+        var instance = await pollers.Instances.GetAsync(instanceId, cancellationToken).ConfigureAwait(false);
+        if (instance is null || instance.State?.Name == InstanceStateName.Terminated || instance.State?.Name == InstanceStateName.ShuttingDown)
+        {
+            throw StorageException.NotFound($"node {instanceId} is not a running EC2 instance");
+        }
+        var instanceZone = instance.Placement?.AvailabilityZone;
+        if (instanceZone is not null && volume.AvailabilityZone is not null && instanceZone != volume.AvailabilityZone)
+        {
+            throw StorageException.FailedPrecondition(
+                $"volume {volumeId} is in {volume.AvailabilityZone} but node {instanceId} is in {instanceZone}; EBS volumes attach only within their zone");
+        }
+
+        var inUse = new List<string>((instance.BlockDeviceMappings ?? []).Select(m => m.DeviceName).OfType<string>());
+        for (var attempt = 0; ; attempt++)
+        {
+            var device = devices.Allocate(instanceId, volumeId, inUse);
+            try
+            {
+                var request = new AttachVolumeRequest { VolumeId = volumeId, InstanceId = instanceId, Device = device };
+                await ec2.CallAsync("AttachVolume", (c, t) => c.AttachVolumeAsync(request, t), cancellationToken).ConfigureAwait(false);
+                logger.LogInformation("Attaching {VolumeId} to {InstanceId} as {Device}", volumeId, instanceId, device);
+                await WaitAttachedAsync(volumeId, instanceId, cancellationToken).ConfigureAwait(false);
+                return Context(device);
+            }
+            catch (StorageException ex) when (IsNameInUse(ex) && attempt < MaxNameConflicts)
+            {
+                // EC2 knows of a name our view of the instance did not (attached by someone else just now).
+                logger.LogWarning("Device {Device} on {InstanceId} is in use, picking another: {Message}", device, instanceId, ex.Message);
+                devices.Release(instanceId, volumeId);
+                inUse.Add(device);
+            }
+            catch (StorageException ex) when (ex.Kind is FailureKind.NotFound)
+            {
+                devices.Release(instanceId, volumeId);
+                throw StorageException.NotFound($"attaching volume {volumeId} to node {instanceId}: {ex.Message}");
+            }
+            catch
+            {
+                // The attach may still complete; keep the name only if EC2 shows it in use for this volume.
+                var current = await TryGetAsync(volumeId).ConfigureAwait(false);
+                if (FindAttachment(current, instanceId) is not { } attachment || !IsLive(attachment))
+                {
+                    devices.Release(instanceId, volumeId);
+                }
+                throw;
+            }
+        }
+    }
+
+    public async Task UnpublishAsync(string volumeId, string? nodeId, CancellationToken cancellationToken)
+    {
+        var volume = await pollers.Volumes.GetAsync(volumeId, cancellationToken).ConfigureAwait(false);
+        if (volume is null)
+        {
+            ReleaseAll(volumeId, nodeId);
+            return;
+        }
+        var attachments = (volume.Attachments ?? [])
+            .Where(a => (nodeId is null || a.InstanceId == nodeId) && a.State != VolumeAttachmentState.Detached)
+            .ToList();
+        foreach (var attachment in attachments)
+        {
+            if (attachment.State != VolumeAttachmentState.Detaching)
+            {
+                var request = new DetachVolumeRequest { VolumeId = volumeId, InstanceId = attachment.InstanceId };
+                try
+                {
+                    await ec2.CallAsync("DetachVolume", (c, t) => c.DetachVolumeAsync(request, t), cancellationToken).ConfigureAwait(false);
+                    logger.LogInformation("Detaching {VolumeId} from {InstanceId}", volumeId, attachment.InstanceId);
+                }
+                catch (StorageException ex) when (IsAlreadyDetached(ex))
+                {
+                    // Detached or deleted since we looked: what the caller wants.
+                }
+            }
+            var instanceId = attachment.InstanceId;
+            await pollers.Volumes.WaitAsync(volumeId, v => FindAttachment(v, instanceId) is not { } a || a.State == VolumeAttachmentState.Detached,
+                new WaitSpec($"volume {volumeId} to detach from {instanceId}"), cancellationToken).ConfigureAwait(false);
+            devices.Release(instanceId, volumeId);
+        }
+        if (attachments.Count == 0)
+        {
+            ReleaseAll(volumeId, nodeId);
+        }
+    }
+
+    private void ReleaseAll(string volumeId, string? nodeId)
+    {
+        if (nodeId is not null)
+        {
+            devices.Release(nodeId, volumeId);
+        }
+    }
+
+    private Task WaitAttachedAsync(string volumeId, string instanceId, CancellationToken cancellationToken) =>
+        pollers.Volumes.WaitAsync(volumeId, volume =>
+        {
+            if (volume is null)
+            {
+                throw StorageException.NotFound($"volume {volumeId} was deleted while attaching to {instanceId}");
+            }
+            // Missing or detached right after AttachVolume can be a stale read; keep waiting (bounded by the wait timeout).
+            return FindAttachment(volume, instanceId)?.State == VolumeAttachmentState.Attached;
+        }, new WaitSpec($"volume {volumeId} to attach to {instanceId}"), cancellationToken);
+
+    private async Task<Volume?> TryGetAsync(string volumeId)
+    {
+        try
+        {
+            return await pollers.Volumes.GetAsync(volumeId, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (StorageException)
+        {
+            return null;
+        }
+    }
+
+    private static Dictionary<string, string> Context(string device) => new(StringComparer.Ordinal) { [DevicePathKey] = device };
+
+    internal static VolumeAttachment? FindAttachment(Volume? volume, string instanceId) =>
+        volume?.Attachments?.FirstOrDefault(a => a.InstanceId == instanceId);
+
+    private static bool IsLive(VolumeAttachment attachment) =>
+        attachment.State == VolumeAttachmentState.Attached || attachment.State == VolumeAttachmentState.Attaching
+        || attachment.State == VolumeAttachmentState.Busy;
+
+    private static bool IsNameInUse(StorageException ex) =>
+        Ec2ErrorMapper.CodeOf(ex) == "InvalidParameterValue"
+        && (ex.Message.Contains("in use", StringComparison.OrdinalIgnoreCase) || ex.Message.Contains("already", StringComparison.OrdinalIgnoreCase));
+
+    private static bool IsAlreadyDetached(StorageException ex) =>
+        ex.Kind == FailureKind.NotFound
+        || Ec2ErrorMapper.CodeOf(ex) is "IncorrectState" or "InvalidAttachment.NotFound";
+}

@@ -1,0 +1,45 @@
+using System.Diagnostics;
+using Amazon.EC2;
+using Amazon.Runtime;
+using CsiDriver.Core.Observability;
+using Microsoft.Extensions.Logging;
+
+namespace CsiDriver.Cloud.Aws.Ec2;
+
+/// <summary>
+/// Every EC2 call goes through here: it is timed and counted in the metrics, and a failure leaves as a
+/// StorageException mapped by <see cref="Ec2ErrorMapper"/>. The SDK has already retried (adaptive mode).
+/// </summary>
+public sealed class Ec2Caller(IAmazonEC2 ec2, DriverMetrics metrics, ILogger<Ec2Caller> logger)
+{
+    public const string Backend = "aws";
+
+    public async Task<T> CallAsync<T>(string action, Func<IAmazonEC2, CancellationToken, Task<T>> call, CancellationToken cancellationToken)
+    {
+        var started = Stopwatch.GetTimestamp();
+        try
+        {
+            var result = await call(ec2, cancellationToken).ConfigureAwait(false);
+            metrics.CloudCall(Backend, action, Stopwatch.GetElapsedTime(started), null, throttled: false);
+            return result;
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            metrics.CloudCall(Backend, action, Stopwatch.GetElapsedTime(started), "Canceled", throttled: false);
+            throw;
+        }
+        catch (AmazonServiceException ex)
+        {
+            var throttled = Ec2ErrorMapper.IsThrottling(ex.ErrorCode);
+            metrics.CloudCall(Backend, action, Stopwatch.GetElapsedTime(started), ex.ErrorCode ?? "Unknown", throttled);
+            logger.LogDebug("EC2 {Action} failed: {ErrorCode} {Message} (request {RequestId})", action, ex.ErrorCode, ex.Message, ex.RequestId);
+            throw Ec2ErrorMapper.Map(action, ex);
+        }
+        catch (Exception ex) when (ex is AmazonClientException or HttpRequestException or OperationCanceledException or IOException)
+        {
+            metrics.CloudCall(Backend, action, Stopwatch.GetElapsedTime(started), "ClientError", throttled: false);
+            logger.LogDebug("EC2 {Action} did not reach EC2: {Message}", action, ex.Message);
+            throw Ec2ErrorMapper.Map(action, ex);
+        }
+    }
+}

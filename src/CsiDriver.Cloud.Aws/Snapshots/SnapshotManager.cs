@@ -1,0 +1,210 @@
+using Amazon.EC2;
+using Amazon.EC2.Model;
+using CsiDriver.Cloud.Aws.Ec2;
+using CsiDriver.Cloud.Aws.Volumes;
+using CsiDriver.Cloud.Aws.Waiting;
+using CsiDriver.Core;
+using CsiDriver.Core.Errors;
+using CsiDriver.Core.Volumes;
+using SnapshotInfo = CsiDriver.Core.Volumes.SnapshotInfo;
+using Microsoft.Extensions.Logging;
+
+namespace CsiDriver.Cloud.Aws.Snapshots;
+
+/// <summary>EBS snapshots: create (name-tag idempotent, never waits for completion), delete, get, list.</summary>
+public sealed class SnapshotManager(
+    Ec2Caller ec2,
+    Ec2Pollers pollers,
+    AwsBackendOptions options,
+    DriverOptions driverOptions,
+    ILogger<SnapshotManager> logger)
+{
+    public const string FastSnapshotRestoreZonesKey = "fastSnapshotRestoreAvailabilityZones";
+    public const string SnapshotNameKey = "csi.storage.k8s.io/volumesnapshot/name";
+    public const string SnapshotNamespaceKey = "csi.storage.k8s.io/volumesnapshot/namespace";
+    public const string SnapshotContentNameKey = "csi.storage.k8s.io/volumesnapshotcontent/name";
+
+    public async Task<SnapshotInfo> CreateAsync(string name, string sourceVolumeId, IReadOnlyDictionary<string, string> parameters, CancellationToken cancellationToken)
+    {
+        var (tagSpecifications, templateValues, fsrZones) = ParseParameters(parameters);
+        var driverTags = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            [EbsTags.SnapshotName] = name,
+            [EbsTags.ManagedBy] = driverOptions.DriverName,
+        };
+        AddIfPresent(driverTags, EbsTags.VolumeSnapshotName, templateValues, TagTemplate.VolumeSnapshotName);
+        AddIfPresent(driverTags, EbsTags.VolumeSnapshotNamespace, templateValues, TagTemplate.VolumeSnapshotNamespace);
+        AddIfPresent(driverTags, EbsTags.VolumeSnapshotContentName, templateValues, TagTemplate.VolumeSnapshotContentName);
+        var tags = EbsTags.Build(options.ExtraTags, tagSpecifications, templateValues, driverTags);
+
+        var existing = await FindByNameAsync(name, cancellationToken).ConfigureAwait(false);
+        if (existing is not null)
+        {
+            if (existing.VolumeId != sourceVolumeId)
+            {
+                throw StorageException.AlreadyExists($"snapshot {name} already exists as {existing.SnapshotId} of volume {existing.VolumeId}, not of {sourceVolumeId}");
+            }
+            return ToInfo(existing);
+        }
+
+        if (await pollers.Volumes.GetAsync(sourceVolumeId, cancellationToken).ConfigureAwait(false) is null)
+        {
+            throw StorageException.NotFound($"source volume {sourceVolumeId} does not exist");
+        }
+        var request = new CreateSnapshotRequest
+        {
+            VolumeId = sourceVolumeId,
+            Description = $"Created by {driverOptions.DriverName} for {name}",
+            TagSpecifications = [new TagSpecification { ResourceType = ResourceType.Snapshot, Tags = tags }],
+        };
+        var response = await ec2.CallAsync("CreateSnapshot", (c, t) => c.CreateSnapshotAsync(request, t), cancellationToken).ConfigureAwait(false);
+        var snapshot = response.Snapshot ?? throw StorageException.Internal("EC2 CreateSnapshot returned no snapshot");
+        logger.LogInformation("Created snapshot {SnapshotId} of {VolumeId} for {Name}", snapshot.SnapshotId, sourceVolumeId, name);
+
+        if (fsrZones.Count > 0)
+        {
+            await EnableFastRestoreAsync(snapshot.SnapshotId, fsrZones, cancellationToken).ConfigureAwait(false);
+        }
+        return ToInfo(snapshot);
+    }
+
+    public async Task DeleteAsync(string snapshotId, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var request = new DeleteSnapshotRequest { SnapshotId = snapshotId };
+            await ec2.CallAsync("DeleteSnapshot", (c, t) => c.DeleteSnapshotAsync(request, t), cancellationToken).ConfigureAwait(false);
+            logger.LogInformation("Deleted snapshot {SnapshotId}", snapshotId);
+        }
+        catch (StorageException ex) when (ex.Kind == FailureKind.NotFound)
+        {
+        }
+    }
+
+    public async Task<SnapshotInfo?> GetAsync(string snapshotId, CancellationToken cancellationToken)
+    {
+        var snapshot = await pollers.Snapshots.GetAsync(snapshotId, cancellationToken).ConfigureAwait(false);
+        return snapshot is null ? null : ToInfo(snapshot);
+    }
+
+    public async Task<Page<SnapshotInfo>> ListAsync(SnapshotFilter filter, int maxEntries, string? startingToken, CancellationToken cancellationToken)
+    {
+        var token = PageToken.Decode(startingToken);
+        if (filter.SnapshotId is { } snapshotId)
+        {
+            if (token.Ec2Token is not null || token.Skip > 0)
+            {
+                throw StorageException.Aborted("starting_token does not belong to a listing by snapshot id");
+            }
+            var snapshot = await pollers.Snapshots.GetAsync(snapshotId, cancellationToken).ConfigureAwait(false);
+            var matches = snapshot is not null && (filter.SourceVolumeId is null || snapshot.VolumeId == filter.SourceVolumeId);
+            return new Page<SnapshotInfo>(matches ? [ToInfo(snapshot!)] : [], null);
+        }
+        var request = new DescribeSnapshotsRequest
+        {
+            OwnerIds = ["self"],
+            Filters = filter.SourceVolumeId is { } volumeId
+                ? [new Filter("volume-id", [volumeId])]
+                : [new Filter("tag-key", [EbsTags.SnapshotName])],
+            MaxResults = maxEntries > 0 ? Math.Clamp(maxEntries + token.Skip, 5, 1000) : 1000,
+            NextToken = token.Ec2Token,
+        };
+        DescribeSnapshotsResponse response;
+        try
+        {
+            response = await ec2.CallAsync("DescribeSnapshots", (c, t) => c.DescribeSnapshotsAsync(request, t), cancellationToken).ConfigureAwait(false);
+        }
+        catch (StorageException ex) when (ex.Kind == FailureKind.InvalidArgument && token.Ec2Token is not null)
+        {
+            throw StorageException.Aborted($"starting_token is no longer valid: {ex.Message}");
+        }
+        var snapshots = (response.Snapshots ?? []).Select(ToInfo).ToList();
+        var (items, next) = PageToken.Slice(snapshots, token, response.NextToken, maxEntries);
+        return new Page<SnapshotInfo>(items, next);
+    }
+
+    internal static SnapshotInfo ToInfo(Snapshot snapshot)
+    {
+        if (snapshot.State == SnapshotState.Error)
+        {
+            throw StorageException.Internal($"snapshot {snapshot.SnapshotId} failed: {snapshot.StateMessage}");
+        }
+        var created = snapshot.StartTime is { } start ? new DateTimeOffset(DateTime.SpecifyKind(start, DateTimeKind.Utc)) : DateTimeOffset.UtcNow;
+        return new SnapshotInfo(snapshot.SnapshotId, snapshot.VolumeId ?? string.Empty, (snapshot.VolumeSize ?? 0) * EbsVolumeProvider.GiB,
+            created, snapshot.State == SnapshotState.Completed);
+    }
+
+    private async Task EnableFastRestoreAsync(string snapshotId, List<string> zones, CancellationToken cancellationToken)
+    {
+        var request = new EnableFastSnapshotRestoresRequest { SourceSnapshotIds = [snapshotId], AvailabilityZones = zones };
+        try
+        {
+            var response = await ec2.CallAsync("EnableFastSnapshotRestores", (c, t) => c.EnableFastSnapshotRestoresAsync(request, t), cancellationToken).ConfigureAwait(false);
+            if (response.Unsuccessful is { Count: > 0 } failed)
+            {
+                var reasons = string.Join("; ", failed.SelectMany(f => f.FastSnapshotRestoreStateErrors ?? []).Select(e => $"{e.AvailabilityZone}: {e.Error?.Message}"));
+                throw StorageException.InvalidArgument($"fast snapshot restore could not be enabled for {snapshotId}: {reasons}");
+            }
+        }
+        catch (StorageException)
+        {
+            // Without FSR the snapshot is not what was asked for: remove it so the retry starts over.
+            await DeleteAsync(snapshotId, CancellationToken.None).ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    private async Task<Snapshot?> FindByNameAsync(string name, CancellationToken cancellationToken)
+    {
+        var request = new DescribeSnapshotsRequest
+        {
+            OwnerIds = ["self"],
+            Filters = [new Filter("tag:" + EbsTags.SnapshotName, [name])],
+        };
+        var response = await ec2.CallAsync("DescribeSnapshots", (c, t) => c.DescribeSnapshotsAsync(request, t), cancellationToken).ConfigureAwait(false);
+        return (response.Snapshots ?? []).FirstOrDefault(s => s.State != SnapshotState.Error);
+    }
+
+    private static (List<string> TagSpecifications, Dictionary<string, string> TemplateValues, List<string> FsrZones) ParseParameters(IReadOnlyDictionary<string, string> parameters)
+    {
+        var tagSpecifications = new List<(string Key, string Value)>();
+        var templateValues = new Dictionary<string, string>(StringComparer.Ordinal);
+        var fsrZones = new List<string>();
+        foreach (var (key, value) in parameters)
+        {
+            if (key.StartsWith(VolumeParameters.TagSpecificationPrefix, StringComparison.OrdinalIgnoreCase))
+            {
+                tagSpecifications.Add((key, value));
+            }
+            else if (key.Equals(FastSnapshotRestoreZonesKey, StringComparison.OrdinalIgnoreCase))
+            {
+                fsrZones.AddRange(value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+            }
+            else if (key.Equals(SnapshotNameKey, StringComparison.OrdinalIgnoreCase))
+            {
+                templateValues[TagTemplate.VolumeSnapshotName] = value;
+            }
+            else if (key.Equals(SnapshotNamespaceKey, StringComparison.OrdinalIgnoreCase))
+            {
+                templateValues[TagTemplate.VolumeSnapshotNamespace] = value;
+            }
+            else if (key.Equals(SnapshotContentNameKey, StringComparison.OrdinalIgnoreCase))
+            {
+                templateValues[TagTemplate.VolumeSnapshotContentName] = value;
+            }
+            else if (!key.StartsWith("csi.storage.k8s.io/", StringComparison.OrdinalIgnoreCase))
+            {
+                throw StorageException.InvalidArgument($"snapshot parameter {key} is not supported by the aws backend (use {VolumeParameters.TagSpecificationPrefix}N, {FastSnapshotRestoreZonesKey})");
+            }
+        }
+        return ([.. tagSpecifications.OrderBy(t => t.Key, StringComparer.OrdinalIgnoreCase).Select(t => t.Value)], templateValues, fsrZones);
+    }
+
+    private static void AddIfPresent(Dictionary<string, string> tags, string tagKey, Dictionary<string, string> values, string valueKey)
+    {
+        if (values.TryGetValue(valueKey, out var value))
+        {
+            tags[tagKey] = value;
+        }
+    }
+}

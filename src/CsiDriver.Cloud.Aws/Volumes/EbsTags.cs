@@ -1,0 +1,52 @@
+using Amazon.EC2.Model;
+
+namespace CsiDriver.Cloud.Aws.Volumes;
+
+/// <summary>Tag keys the driver writes. CSIVolumeName and the created-for tags are the ones EBS CSI users know.</summary>
+public static class EbsTags
+{
+    /// <summary>The CSI name of a volume: the key of CreateVolume idempotency.</summary>
+    public const string VolumeName = "CSIVolumeName";
+
+    /// <summary>The CSI name of a snapshot: the key of CreateSnapshot idempotency.</summary>
+    public const string SnapshotName = "CSIVolumeSnapshotName";
+
+    public const string PvcName = "kubernetes.io/created-for/pvc/name";
+    public const string PvcNamespace = "kubernetes.io/created-for/pvc/namespace";
+    public const string PvName = "kubernetes.io/created-for/pv/name";
+    public const string VolumeSnapshotName = "kubernetes.io/created-for/volumesnapshot/name";
+    public const string VolumeSnapshotNamespace = "kubernetes.io/created-for/volumesnapshot/namespace";
+    public const string VolumeSnapshotContentName = "kubernetes.io/created-for/volumesnapshotcontent/name";
+
+    /// <summary>Marks what this driver created; the value is the driver name.</summary>
+    public const string ManagedBy = "csi.csidriver.io/managed-by";
+
+    /// <summary>
+    /// The tags of a new volume or snapshot: --extra-tags, then the rendered tagSpecification_N, then the
+    /// driver's own tags, which nothing can override (they carry idempotency).
+    /// </summary>
+    public static List<Tag> Build(
+        IReadOnlyDictionary<string, string> extraTags,
+        IEnumerable<string> tagSpecifications,
+        IReadOnlyDictionary<string, string> templateValues,
+        IReadOnlyDictionary<string, string> driverTags)
+    {
+        var tags = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var (key, value) in extraTags)
+        {
+            tags[key] = value;
+        }
+        foreach (var specification in tagSpecifications)
+        {
+            var (key, value) = TagTemplate.Render(specification, templateValues);
+            tags[key] = value;
+        }
+        foreach (var (key, value) in driverTags)
+        {
+            tags[key] = value;
+        }
+        return [.. tags.OrderBy(t => t.Key, StringComparer.Ordinal).Select(t => new Tag(t.Key, t.Value))];
+    }
+
+    public static string? Get(List<Tag>? tags, string key) => tags?.FirstOrDefault(t => t.Key == key)?.Value;
+}

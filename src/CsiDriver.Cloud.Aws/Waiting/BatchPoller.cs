@@ -1,0 +1,272 @@
+using CsiDriver.Core.Errors;
+using CsiDriver.Core.Observability;
+using Microsoft.Extensions.Logging;
+
+namespace CsiDriver.Cloud.Aws.Waiting;
+
+/// <summary>Describes a batch of ids; ids that do not exist are simply absent from the answer.</summary>
+public delegate Task<IReadOnlyDictionary<string, T>> BatchDescribe<T>(IReadOnlyList<string> ids, CancellationToken cancellationToken);
+
+/// <summary>How one wait behaves.</summary>
+/// <param name="What">What is awaited, for the timeout message ("volume vol-1 to become available").</param>
+/// <param name="Immediate">Describe as soon as possible instead of after the first poll interval.</param>
+/// <param name="RecentlyCreated">The id was just created: "not found" means "not visible yet" during the grace window.</param>
+public sealed record WaitSpec(string What, bool Immediate = false, bool RecentlyCreated = false);
+
+/// <summary>
+/// One loop per resource type that serves every waiter with as few Describe calls as it can: all waiters
+/// that are due are described together, up to <c>maxIdsPerCall</c> ids per call, so N concurrent waits
+/// cost about ceil(N / max) calls per round instead of N. Each waiter has its own exponential backoff
+/// (doubling from the initial interval to the cap); waiters due at about the same time share a call.
+/// A throttled or unreachable EC2 only delays the waiters; other failures end them.
+/// </summary>
+public sealed class BatchPoller<T> where T : class
+{
+    private readonly string _resource;
+    private readonly int _maxIdsPerCall;
+    private readonly BatchDescribe<T> _describe;
+    private readonly AwsTuning _tuning;
+    private readonly DriverMetrics _metrics;
+    private readonly ILogger _logger;
+    private readonly TimeProvider _time;
+    private readonly object _gate = new();
+    private readonly List<Waiter> _waiters = [];
+    private TaskCompletionSource _wake = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private Task? _loop;
+
+    public BatchPoller(string resource, int maxIdsPerCall, BatchDescribe<T> describe, AwsTuning tuning,
+        DriverMetrics metrics, ILogger logger, TimeProvider? time = null)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxIdsPerCall, 1);
+        _resource = resource;
+        _maxIdsPerCall = maxIdsPerCall;
+        _describe = describe;
+        _tuning = tuning;
+        _metrics = metrics;
+        _logger = logger;
+        _time = time ?? TimeProvider.System;
+    }
+
+    /// <summary>Waiters not yet resolved (for tests and diagnostics).</summary>
+    public int PendingCount
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _waiters.Count(w => !w.Completion.Task.IsCompleted);
+            }
+        }
+    }
+
+    /// <summary>The current state of the id (null when it does not exist), folded with concurrent callers.</summary>
+    public Task<T?> GetAsync(string id, CancellationToken cancellationToken) =>
+        WaitAsync(id, _ => true, new WaitSpec($"{_resource} {id}", Immediate: true), cancellationToken);
+
+    /// <summary>
+    /// Waits until <paramref name="done"/> accepts the state (null = EC2 says it does not exist) and returns it.
+    /// <paramref name="done"/> may throw a StorageException to end the wait with that failure.
+    /// </summary>
+    public Task<T?> WaitAsync(string id, Func<T?, bool> done, WaitSpec spec, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        var now = _time.GetUtcNow();
+        var waiter = new Waiter(id, done, spec)
+        {
+            Interval = _tuning.PollInitialInterval,
+            NextDue = spec.Immediate ? now : now + _tuning.PollInitialInterval,
+            GraceUntil = spec.RecentlyCreated ? now + _tuning.NotFoundGrace : DateTimeOffset.MinValue,
+            Deadline = now + _tuning.WaitTimeout,
+        };
+        if (cancellationToken.CanBeCanceled)
+        {
+            waiter.Cancellation = cancellationToken.Register(() =>
+            {
+                waiter.Completion.TrySetCanceled(cancellationToken);
+                Wake();
+            });
+        }
+        lock (_gate)
+        {
+            _waiters.Add(waiter);
+            if (_loop is null)
+            {
+                _loop = Task.Run(LoopAsync, CancellationToken.None);
+            }
+            else
+            {
+                _wake.TrySetResult();
+            }
+        }
+        return Finish(waiter);
+    }
+
+    private static async Task<T?> Finish(Waiter waiter)
+    {
+        try
+        {
+            return await waiter.Completion.Task.ConfigureAwait(false);
+        }
+        finally
+        {
+            await waiter.Cancellation.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    private void Wake()
+    {
+        lock (_gate)
+        {
+            _wake.TrySetResult();
+        }
+    }
+
+    private async Task LoopAsync()
+    {
+        while (true)
+        {
+            List<Waiter>? due = null;
+            TimeSpan delay = TimeSpan.Zero;
+            Task wake;
+            lock (_gate)
+            {
+                _waiters.RemoveAll(w => w.Completion.Task.IsCompleted);
+                if (_waiters.Count == 0)
+                {
+                    _loop = null;
+                    return;
+                }
+                var now = _time.GetUtcNow();
+                var next = _waiters.Min(w => w.NextDue);
+                if (next > now)
+                {
+                    delay = next - now;
+                }
+                else
+                {
+                    // Fold in every waiter that would be due within half an initial interval: one call now
+                    // is cheaper than another call a moment later.
+                    var horizon = now + _tuning.PollInitialInterval / 2;
+                    due = _waiters.Where(w => w.NextDue <= horizon).ToList();
+                }
+                _wake = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                wake = _wake.Task;
+            }
+            if (due is null)
+            {
+                await Task.WhenAny(Task.Delay(delay, _time), wake).ConfigureAwait(false);
+                continue;
+            }
+            try
+            {
+                await PollAsync(due).ConfigureAwait(false);
+            }
+#pragma warning disable CA1031 // The loop must survive anything; each waiter gets the failure.
+            catch (Exception ex)
+#pragma warning restore CA1031
+            {
+                _logger.LogError(ex, "Poller for {Resource} failed", _resource);
+                foreach (var waiter in due)
+                {
+                    waiter.Completion.TrySetException(StorageException.Internal($"waiting for {waiter.Spec.What} failed: {ex.Message}", ex));
+                }
+            }
+        }
+    }
+
+    private async Task PollAsync(List<Waiter> due)
+    {
+        var ids = due.Select(w => w.Id).Distinct(StringComparer.Ordinal).ToList();
+        foreach (var chunk in ids.Chunk(_maxIdsPerCall))
+        {
+            var chunkIds = new HashSet<string>(chunk, StringComparer.Ordinal);
+            var waiters = due.Where(w => chunkIds.Contains(w.Id) && !w.Completion.Task.IsCompleted).ToList();
+            if (waiters.Count == 0)
+            {
+                continue;
+            }
+            IReadOnlyDictionary<string, T> states;
+            try
+            {
+                states = await _describe(chunk, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (StorageException ex) when (ex.Kind == FailureKind.Unavailable)
+            {
+                // Throttled or unreachable after the SDK's retries: back off, the waiters keep their place.
+                _logger.LogWarning("Describing {Count} {Resource} ids failed, backing off: {Message}", chunk.Length, _resource, ex.Message);
+                foreach (var waiter in waiters)
+                {
+                    Reschedule(waiter, _time.GetUtcNow(), ex);
+                }
+                continue;
+            }
+            catch (StorageException ex)
+            {
+                foreach (var waiter in waiters)
+                {
+                    waiter.Completion.TrySetException(ex);
+                }
+                continue;
+            }
+            _metrics.PollerBatch(_resource, waiters.Count);
+            var now = _time.GetUtcNow();
+            foreach (var waiter in waiters)
+            {
+                Resolve(waiter, states.GetValueOrDefault(waiter.Id), now);
+            }
+        }
+    }
+
+    private void Resolve(Waiter waiter, T? state, DateTimeOffset now)
+    {
+        if (state is null && now < waiter.GraceUntil)
+        {
+            // Just created: EC2's read path may not see it yet. Not found is not gone.
+            Reschedule(waiter, now, null);
+            return;
+        }
+        try
+        {
+            if (waiter.Done(state))
+            {
+                waiter.Completion.TrySetResult(state);
+                return;
+            }
+        }
+#pragma warning disable CA1031 // The condition's failure is the waiter's result.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            waiter.Completion.TrySetException(ex);
+            return;
+        }
+        Reschedule(waiter, now, null);
+    }
+
+    private void Reschedule(Waiter waiter, DateTimeOffset now, Exception? lastError)
+    {
+        if (now >= waiter.Deadline)
+        {
+            var reason = lastError is null ? string.Empty : $" (last error: {lastError.Message})";
+            waiter.Completion.TrySetException(StorageException.Unavailable(
+                $"timed out after {_tuning.WaitTimeout.TotalSeconds:0}s waiting for {waiter.Spec.What}{reason}"));
+            return;
+        }
+        waiter.NextDue = now + waiter.Interval;
+        var doubled = waiter.Interval * 2;
+        waiter.Interval = doubled > _tuning.PollMaxInterval ? _tuning.PollMaxInterval : doubled;
+    }
+
+    private sealed class Waiter(string id, Func<T?, bool> done, WaitSpec spec)
+    {
+        public string Id { get; } = id;
+        public Func<T?, bool> Done { get; } = done;
+        public WaitSpec Spec { get; } = spec;
+        public TaskCompletionSource<T?> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public CancellationTokenRegistration Cancellation { get; set; }
+        public TimeSpan Interval { get; set; }
+        public DateTimeOffset NextDue { get; set; }
+        public DateTimeOffset GraceUntil { get; set; }
+        public DateTimeOffset Deadline { get; set; }
+    }
+}

@@ -1,0 +1,135 @@
+using Amazon.EC2.Model;
+using CsiDriver.Cloud.Aws.Ec2;
+using CsiDriver.Core.Observability;
+using Microsoft.Extensions.Logging;
+
+namespace CsiDriver.Cloud.Aws.Waiting;
+
+/// <summary>
+/// The shared pollers, one per EC2 resource type. Every read of a volume, snapshot, modification or
+/// instance state goes through these, so concurrent operations share Describe calls.
+/// Ids are passed as filters (volume-id, snapshot-id, instance-id) rather than as id lists: with an id
+/// list, one unknown id fails the whole call; with a filter it is just absent from the answer.
+/// </summary>
+public sealed class Ec2Pollers
+{
+    /// <summary>EC2 accepts up to 200 values per filter.</summary>
+    public const int MaxIdsPerCall = 200;
+
+    public Ec2Pollers(Ec2Caller ec2, AwsTuning tuning, DriverMetrics metrics, ILogger<Ec2Pollers> logger, TimeProvider? time = null)
+    {
+        Volumes = new BatchPoller<Volume>("volume", MaxIdsPerCall,
+            (ids, ct) => DescribeVolumesAsync(ec2, ids, ct), tuning, metrics, logger, time);
+        Snapshots = new BatchPoller<Snapshot>("snapshot", MaxIdsPerCall,
+            (ids, ct) => DescribeSnapshotsAsync(ec2, ids, ct), tuning, metrics, logger, time);
+        Modifications = new BatchPoller<VolumeModification>("volume-modification", MaxIdsPerCall,
+            (ids, ct) => DescribeModificationsAsync(ec2, ids, ct), tuning, metrics, logger, time);
+        Instances = new BatchPoller<Instance>("instance", MaxIdsPerCall,
+            (ids, ct) => DescribeInstancesAsync(ec2, ids, ct), tuning, metrics, logger, time);
+    }
+
+    public BatchPoller<Volume> Volumes { get; }
+
+    public BatchPoller<Snapshot> Snapshots { get; }
+
+    /// <summary>The latest modification of each volume id.</summary>
+    public BatchPoller<VolumeModification> Modifications { get; }
+
+    public BatchPoller<Instance> Instances { get; }
+
+    private static async Task<IReadOnlyDictionary<string, Volume>> DescribeVolumesAsync(Ec2Caller ec2, IReadOnlyList<string> ids, CancellationToken ct)
+    {
+        var found = new Dictionary<string, Volume>(StringComparer.Ordinal);
+        string? token = null;
+        do
+        {
+            var request = new DescribeVolumesRequest
+            {
+                Filters = [new Filter("volume-id", [.. ids])],
+                MaxResults = 500,
+                NextToken = token,
+            };
+            var response = await ec2.CallAsync("DescribeVolumes", (c, t) => c.DescribeVolumesAsync(request, t), ct).ConfigureAwait(false);
+            foreach (var volume in response.Volumes ?? [])
+            {
+                found[volume.VolumeId] = volume;
+            }
+            token = string.IsNullOrEmpty(response.NextToken) ? null : response.NextToken;
+        }
+        while (token is not null);
+        return found;
+    }
+
+    private static async Task<IReadOnlyDictionary<string, Snapshot>> DescribeSnapshotsAsync(Ec2Caller ec2, IReadOnlyList<string> ids, CancellationToken ct)
+    {
+        var found = new Dictionary<string, Snapshot>(StringComparer.Ordinal);
+        string? token = null;
+        do
+        {
+            var request = new DescribeSnapshotsRequest
+            {
+                Filters = [new Filter("snapshot-id", [.. ids])],
+                MaxResults = 1000,
+                NextToken = token,
+            };
+            var response = await ec2.CallAsync("DescribeSnapshots", (c, t) => c.DescribeSnapshotsAsync(request, t), ct).ConfigureAwait(false);
+            foreach (var snapshot in response.Snapshots ?? [])
+            {
+                found[snapshot.SnapshotId] = snapshot;
+            }
+            token = string.IsNullOrEmpty(response.NextToken) ? null : response.NextToken;
+        }
+        while (token is not null);
+        return found;
+    }
+
+    private static async Task<IReadOnlyDictionary<string, VolumeModification>> DescribeModificationsAsync(Ec2Caller ec2, IReadOnlyList<string> ids, CancellationToken ct)
+    {
+        var found = new Dictionary<string, VolumeModification>(StringComparer.Ordinal);
+        string? token = null;
+        do
+        {
+            var request = new DescribeVolumesModificationsRequest
+            {
+                Filters = [new Filter("volume-id", [.. ids])],
+                MaxResults = 500,
+                NextToken = token,
+            };
+            var response = await ec2.CallAsync("DescribeVolumesModifications", (c, t) => c.DescribeVolumesModificationsAsync(request, t), ct).ConfigureAwait(false);
+            foreach (var modification in response.VolumesModifications ?? [])
+            {
+                // EC2 may return older modifications of the same volume; the latest start wins.
+                if (!found.TryGetValue(modification.VolumeId, out var seen) || (modification.StartTime ?? DateTime.MinValue) >= (seen.StartTime ?? DateTime.MinValue))
+                {
+                    found[modification.VolumeId] = modification;
+                }
+            }
+            token = string.IsNullOrEmpty(response.NextToken) ? null : response.NextToken;
+        }
+        while (token is not null);
+        return found;
+    }
+
+    private static async Task<IReadOnlyDictionary<string, Instance>> DescribeInstancesAsync(Ec2Caller ec2, IReadOnlyList<string> ids, CancellationToken ct)
+    {
+        var found = new Dictionary<string, Instance>(StringComparer.Ordinal);
+        string? token = null;
+        do
+        {
+            var request = new DescribeInstancesRequest
+            {
+                Filters = [new Filter("instance-id", [.. ids])],
+                MaxResults = 1000,
+                NextToken = token,
+            };
+            var response = await ec2.CallAsync("DescribeInstances", (c, t) => c.DescribeInstancesAsync(request, t), ct).ConfigureAwait(false);
+            foreach (var instance in (response.Reservations ?? []).SelectMany(r => r.Instances ?? []))
+            {
+                found[instance.InstanceId] = instance;
+            }
+            token = string.IsNullOrEmpty(response.NextToken) ? null : response.NextToken;
+        }
+        while (token is not null);
+        return found;
+    }
+}
