@@ -156,4 +156,32 @@ public sealed class SimulatorSnapshotTests
         Assert.True(restored.FastRestored);
         Assert.Equal(["us-east-1a"], sim.Snapshots().Single().FastRestoreZones);
     }
+
+    [Fact]
+    public async Task CopyVolumes_clones_a_volume_in_its_zone_with_at_least_its_size_and_honours_the_client_token()
+    {
+        await using var sim = await StartAsync(o => o.VolumeCreateDelay = TimeSpan.Zero);
+        using var ec2 = Create(sim);
+        var source = await NewVolume(ec2, "us-east-1b", size: 6);
+
+        var request = new CopyVolumesRequest
+        {
+            SourceVolumeId = source,
+            Size = 8,
+            VolumeType = VolumeType.Gp3,
+            ClientToken = "clone-1",
+            TagSpecifications = [new TagSpecification { ResourceType = ResourceType.Volume, Tags = [new Tag("CSIVolumeName", "clone")] }],
+        };
+        var copy = Assert.Single((await ec2.CopyVolumesAsync(request)).Volumes);
+        Assert.Equal(8, copy.Size);
+        Assert.Equal("us-east-1b", copy.AvailabilityZone);
+        Assert.Equal(VolumeType.Gp3, copy.VolumeType);
+        Assert.Equal(source, copy.SourceVolumeId);
+        Assert.Equal(copy.VolumeId, Assert.Single((await ec2.CopyVolumesAsync(request)).Volumes).VolumeId);
+        Assert.Equal(2, sim.Volumes().Count);
+
+        await ExpectError("InvalidParameterValue", () => ec2.CopyVolumesAsync(new CopyVolumesRequest { SourceVolumeId = source, Size = 5 }));
+        await ExpectError("InvalidVolume.NotFound", () => ec2.CopyVolumesAsync(new CopyVolumesRequest { SourceVolumeId = "vol-0123456789abcdef0" }));
+        await ExpectError("IdempotentParameterMismatch", () => ec2.CopyVolumesAsync(new CopyVolumesRequest { SourceVolumeId = source, ClientToken = "clone-1" }));
+    }
 }

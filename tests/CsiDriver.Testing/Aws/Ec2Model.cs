@@ -31,6 +31,7 @@ public sealed record Ec2VolumeView(
     string? KmsKeyId,
     string AvailabilityZone,
     string SnapshotId,
+    string? SourceVolumeId,
     bool MultiAttachEnabled,
     string State,
     bool Visible,
@@ -64,6 +65,7 @@ internal sealed class SimVolume
     public bool MultiAttach { get; set; }
     public bool FastRestored { get; init; }
     public string? ClientToken { get; init; }
+    public string? SourceVolumeId { get; init; }
     public DateTimeOffset CreateTime { get; init; }
     public DateTimeOffset AvailableAt { get; init; }
     public DateTimeOffset VisibleAt { get; init; }
@@ -84,7 +86,7 @@ internal sealed class SimVolume
     };
 
     public Ec2VolumeView View(DateTimeOffset now) => new(
-        Id, Size, Type, Iops, Throughput, Encrypted, KmsKeyId, AvailabilityZone, SnapshotId, MultiAttach,
+        Id, Size, Type, Iops, Throughput, Encrypted, KmsKeyId, AvailabilityZone, SnapshotId, SourceVolumeId, MultiAttach,
         State(now), IsVisible(now), ClientToken, new Dictionary<string, string>(Tags),
         Attachments.Select(a => new Ec2AttachmentView(a.InstanceId, a.Device, a.State(now))).ToList());
 }

@@ -28,7 +28,7 @@ internal sealed partial class Ec2Service(Ec2SimulatorOptions options)
         "CreateVolume", "DeleteVolume", "DescribeVolumes", "AttachVolume", "DetachVolume", "ModifyVolume",
         "DescribeVolumesModifications", "CreateSnapshot", "DeleteSnapshot", "DescribeSnapshots", "CreateTags",
         "DeleteTags", "DescribeInstances", "DescribeAvailabilityZones", "EnableFastSnapshotRestores",
-        "DescribeFastSnapshotRestores",
+        "DescribeFastSnapshotRestores", "CopyVolumes",
     };
 
     public void AddInstance(Ec2InstanceSeed seed)
@@ -66,6 +66,7 @@ internal sealed partial class Ec2Service(Ec2SimulatorOptions options)
             return request.Action switch
             {
                 "CreateVolume" => CreateVolume(request, now),
+                "CopyVolumes" => CopyVolumes(request, now),
                 "DeleteVolume" => DeleteVolume(request, now),
                 "DescribeVolumes" => DescribeVolumes(request, now),
                 "AttachVolume" => AttachVolume(request, now),
@@ -218,6 +219,70 @@ internal sealed partial class Ec2Service(Ec2SimulatorOptions options)
             _clientTokens[token] = (request.Fingerprint(), volume);
         }
         return w => WriteVolume(w, volume, now);
+    }
+
+    /// <summary>A crash-consistent copy of a volume in its own zone (EC2's clone).</summary>
+    private Action<XmlWriter> CopyVolumes(Ec2Request request, DateTimeOffset now)
+    {
+        var token = request.Get("ClientToken");
+        if (token is not null && _clientTokens.TryGetValue(token, out var prior))
+        {
+            if (prior.Fingerprint != request.Fingerprint())
+            {
+                throw new Ec2ErrorException("IdempotentParameterMismatch",
+                    $"The client token '{token}' was used with different parameters in an earlier request.");
+            }
+            return w => w.Set("volumeSet", [prior.Volume], v => WriteVolume(w, v, now));
+        }
+        var source = FindVolume(request.Required("SourceVolumeId"));
+        if (source.State(now) is not ("available" or "in-use"))
+        {
+            throw new Ec2ErrorException("IncorrectState", $"The volume '{source.Id}' is '{source.State(now)}'.");
+        }
+        var size = request.GetInt("Size") ?? source.Size;
+        if (size < source.Size)
+        {
+            throw new Ec2ErrorException("InvalidParameterValue", $"The size of the copy ({size}GiB) must be at least the size of the source volume ({source.Size}GiB).");
+        }
+        var type = request.Get("VolumeType") ?? source.Type;
+        if (!VolumeTypes.Contains(type))
+        {
+            throw Ec2ErrorException.InvalidValue("VolumeType", type, $"Valid values: {string.Join(", ", VolumeTypes)}.");
+        }
+        var (iops, throughput) = Performance(type, size, request.GetInt("Iops"), request.GetInt("Throughput"), current: null);
+        var multiAttach = request.GetBool("MultiAttachEnabled") ?? false;
+        if (multiAttach && type is not ("io1" or "io2"))
+        {
+            throw new Ec2ErrorException("InvalidParameterCombination", $"Multi-Attach is supported only on io1 and io2 volumes, not {type}.");
+        }
+        var tags = request.GetTagSpecifications("volume");
+        var volume = new SimVolume
+        {
+            Id = NewId("vol"),
+            Size = size,
+            Type = type,
+            Iops = iops,
+            Throughput = throughput,
+            Encrypted = source.Encrypted,
+            KmsKeyId = source.KmsKeyId,
+            AvailabilityZone = source.AvailabilityZone,
+            MultiAttach = multiAttach,
+            SourceVolumeId = source.Id,
+            ClientToken = token,
+            CreateTime = now,
+            AvailableAt = now + options.VolumeCreateDelay,
+            VisibleAt = now + options.VisibilityDelay,
+        };
+        foreach (var (key, value) in tags)
+        {
+            volume.Tags[key] = value;
+        }
+        _volumes[volume.Id] = volume;
+        if (token is not null)
+        {
+            _clientTokens[token] = (request.Fingerprint(), volume);
+        }
+        return w => w.Set("volumeSet", [volume], v => WriteVolume(w, v, now));
     }
 
     /// <summary>Checks size, IOPS and throughput for the type; returns what the volume reports.</summary>
@@ -379,6 +444,7 @@ internal sealed partial class Ec2Service(Ec2SimulatorOptions options)
         w.El("kmsKeyId", v.KmsKeyId);
         w.El("multiAttachEnabled", v.MultiAttach);
         w.El("fastRestored", v.FastRestored);
+        w.El("sourceVolumeId", v.SourceVolumeId);
     }
 
     private static void WriteAttachment(XmlWriter w, SimAttachment a, DateTimeOffset now)
