@@ -1,6 +1,7 @@
 using CsiDriver.Host;
 using CsiDriver.Testing;
 using CsiDriver.Testing.Aws;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace CsiDriver.Cloud.Aws.Tests.EndToEnd;
 
@@ -22,7 +23,11 @@ internal sealed class AwsEnvironment : IAsyncDisposable
 
     public Csi.V1.Controller.ControllerClient Controller => Driver.Controller;
 
-    public static async Task<AwsEnvironment> StartAsync(string name, Action<Ec2SimulatorOptions>? simulator = null, Action<DriverConfiguration>? driver = null)
+    public static async Task<AwsEnvironment> StartAsync(
+        string name,
+        Action<Ec2SimulatorOptions>? simulator = null,
+        Action<DriverConfiguration>? driver = null,
+        Action<IServiceCollection, DriverConfiguration>? services = null)
     {
         var directory = new TestDirectory(name);
         var options = new Ec2SimulatorOptions();
@@ -33,7 +38,7 @@ internal sealed class AwsEnvironment : IAsyncDisposable
             sim.AddInstance(Ec2InstanceSeed.WithRootVolume(AwsRequests.NodeA, "us-east-1a"));
             sim.AddInstance(Ec2InstanceSeed.WithRootVolume(AwsRequests.NodeA2, "us-east-1a"));
             sim.AddInstance(Ec2InstanceSeed.WithRootVolume(AwsRequests.NodeB, "us-east-1b"));
-            var running = await SimulatedAws.StartControllerAsync(directory, sim, driver);
+            var running = await SimulatedAws.StartControllerAsync(directory, sim, driver, services);
             return new AwsEnvironment(directory, sim, running);
         }
         catch

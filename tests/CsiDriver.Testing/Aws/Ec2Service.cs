@@ -11,7 +11,7 @@ namespace CsiDriver.Testing.Aws;
 /// One lock guards all state; states advance lazily from timestamps each time a request comes in,
 /// so no timers run and a hand-driven clock gives exact transitions.
 /// </summary>
-internal sealed partial class Ec2Service(Ec2SimulatorOptions options)
+internal sealed partial class Ec2Service(Ec2SimulatorOptions options, Ec2Statistics statistics)
 {
     private static readonly string[] VolumeTypes = ["standard", "gp2", "gp3", "io1", "io2", "st1", "sc1"];
 
@@ -384,16 +384,19 @@ internal sealed partial class Ec2Service(Ec2SimulatorOptions options)
             var missing = ids.Where(id => !_volumes.TryGetValue(CheckId(id, "vol", "InvalidVolumeID.Malformed"), out var v) || !v.IsVisible(now)).ToList();
             if (missing.Count > 0)
             {
+                statistics.Hidden(missing.Count(id => _volumes.ContainsKey(id)));
                 throw new Ec2ErrorException("InvalidVolume.NotFound", $"The volume '{string.Join(", ", missing)}' does not exist.");
             }
             candidates = ids.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).Select(id => _volumes[id]);
         }
         else
         {
-            candidates = _volumes.Values.Where(v => v.IsVisible(now));
+            candidates = _volumes.Values;
         }
         var filters = request.GetFilters();
-        var matching = candidates.Where(v => Ec2Filters.Matches(filters, name => VolumeFilterValues(v, name, now))).ToList();
+        var all = candidates.Where(v => Ec2Filters.Matches(filters, name => VolumeFilterValues(v, name, now))).ToList();
+        var matching = all.Where(v => v.IsVisible(now)).ToList();
+        statistics.Hidden(all.Count - matching.Count);
         var (page, next) = Paginate(request, matching, v => v.Id, max);
         return w =>
         {
@@ -734,13 +737,14 @@ internal sealed partial class Ec2Service(Ec2SimulatorOptions options)
             var missing = ids.Where(id => !_snapshots.TryGetValue(CheckId(id, "snap", "InvalidSnapshotID.Malformed"), out var s) || !s.IsVisible(now)).ToList();
             if (missing.Count > 0)
             {
+                statistics.Hidden(missing.Count(id => _snapshots.ContainsKey(id)));
                 throw new Ec2ErrorException("InvalidSnapshot.NotFound", $"The snapshot '{string.Join(", ", missing)}' does not exist.");
             }
             candidates = ids.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).Select(id => _snapshots[id]);
         }
         else
         {
-            candidates = _snapshots.Values.Where(s => s.IsVisible(now));
+            candidates = _snapshots.Values;
         }
         if (owners.Count > 0)
         {
@@ -761,7 +765,9 @@ internal sealed partial class Ec2Service(Ec2SimulatorOptions options)
             "storage-tier" => ["standard"],
             _ => Ec2Filters.TagValues(s.Tags, name),
         })).ToList();
-        var (page, next) = Paginate(request, matching, s => s.Id, max);
+        var visible = matching.Where(s => s.IsVisible(now)).ToList();
+        statistics.Hidden(matching.Count - visible.Count);
+        var (page, next) = Paginate(request, visible, s => s.Id, max);
         return w =>
         {
             w.Set("snapshotSet", page, s => WriteSnapshot(w, s, now));

@@ -27,7 +27,7 @@ public sealed class Ec2Simulator : IAsyncDisposable
     {
         _app = app;
         Options = options;
-        _service = new Ec2Service(options);
+        _service = new Ec2Service(options, Statistics);
         _throttle = new Ec2Throttle(() => Options.Throttling, options.TimeProvider);
     }
 

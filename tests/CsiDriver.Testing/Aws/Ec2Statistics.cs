@@ -22,6 +22,7 @@ public sealed class Ec2Statistics
 
     private readonly ConcurrentDictionary<string, Counter> _counters = new(StringComparer.Ordinal);
     private readonly ConcurrentQueue<Ec2CallRecord> _calls = new();
+    private long _hidden;
 
     public long Calls(string action) => _counters.TryGetValue(action, out var c) ? Interlocked.Read(ref c.Calls) : 0;
 
@@ -32,6 +33,9 @@ public sealed class Ec2Statistics
     public long TotalCalls => _counters.Values.Sum(c => Interlocked.Read(ref c.Calls));
 
     public long TotalThrottled => _counters.Values.Sum(c => Interlocked.Read(ref c.Throttled));
+
+    /// <summary>Resources that a Describe* answer left out (or called NotFound) only because they were not visible yet.</summary>
+    public long HiddenByConsistency => Interlocked.Read(ref _hidden);
 
     /// <summary>Every action seen so far, by name.</summary>
     public IReadOnlyList<Ec2ActionCounts> ByAction() =>
@@ -48,7 +52,10 @@ public sealed class Ec2Statistics
     {
         _counters.Clear();
         _calls.Clear();
+        Interlocked.Exchange(ref _hidden, 0);
     }
+
+    internal void Hidden(int count) => Interlocked.Add(ref _hidden, count);
 
     internal void Record(Ec2CallRecord call, bool throttled)
     {

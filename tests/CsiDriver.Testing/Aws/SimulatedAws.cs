@@ -1,8 +1,10 @@
+using Amazon.EC2;
 using Amazon.Runtime;
 using CsiDriver.Cloud.Aws;
 using CsiDriver.Cloud.Local;
 using CsiDriver.Core;
 using CsiDriver.Host;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace CsiDriver.Testing.Aws;
 
@@ -51,11 +53,30 @@ public static class SimulatedAws
             });
     }
 
-    /// <summary>Starts the simulator-backed controller.</summary>
-    public static Task<RunningDriver> StartControllerAsync(TestDirectory directory, Ec2Simulator simulator, Action<DriverConfiguration>? configure = null)
+    /// <summary>Starts the simulator-backed controller; <paramref name="services"/> may replace registrations (last one wins).</summary>
+    public static Task<RunningDriver> StartControllerAsync(
+        TestDirectory directory,
+        Ec2Simulator simulator,
+        Action<DriverConfiguration>? configure = null,
+        Action<IServiceCollection, DriverConfiguration>? services = null)
     {
         var configuration = ControllerConfiguration(directory, simulator);
         configure?.Invoke(configuration);
-        return RunningDriver.StartAsync(configuration);
+        return RunningDriver.StartAsync(configuration, configureServices: services is null ? null : s => services(s, configuration));
     }
+
+    /// <summary>
+    /// Replaces the provider's EC2 client with one in the SDK's Standard retry mode (per-request retries with
+    /// backoff, no client-side rate limiter), for comparing against the provider's own client.
+    /// </summary>
+    public static void UseStandardRetries(IServiceCollection services, DriverConfiguration configuration) =>
+        services.AddSingleton<IAmazonEC2>(_ => new AmazonEC2Client(
+            configuration.Aws.Credentials ?? new BasicAWSCredentials("test", "test"),
+            new AmazonEC2Config
+            {
+                ServiceURL = configuration.Aws.Ec2Endpoint,
+                AuthenticationRegion = configuration.Aws.Region,
+                RetryMode = RequestRetryMode.Standard,
+                MaxErrorRetry = 10,
+            }));
 }
