@@ -13,7 +13,8 @@ public static class BenchReport
         output.WriteLine($"token-bucket floor    {Seconds(r.BucketFloor)}   (slowest bucket for the calls that must happen; see below)");
         output.WriteLine($"wall / floor          {Ratio(r.Wall, r.BucketFloor)}");
         output.WriteLine($"one volume's path     {Seconds(r.PathFloor)}   (create + attach state delays + 2 x latency in the simulator)");
-        output.WriteLine($"CO retries            {r.RpcRetries}   (UNAVAILABLE / ABORTED / DEADLINE_EXCEEDED / RESOURCE_EXHAUSTED answers retried)");
+        var retries = r.RpcRetries.Count == 0 ? "none" : string.Join(", ", r.RpcRetries.OrderBy(k => k.Key, StringComparer.Ordinal).Select(k => $"{k.Key} {k.Value}"));
+        output.WriteLine($"CO retries            {r.RpcRetries.Values.Sum()}   ({retries})");
         if (r.VolumeLatencies.Count > 0)
         {
             var sorted = r.VolumeLatencies.Order().ToList();

@@ -34,7 +34,7 @@ public sealed record BenchResult(
     TimeSpan Wall,
     int Completed,
     int Failed,
-    long RpcRetries,
+    IReadOnlyDictionary<string, long> RpcRetries,
     IReadOnlyList<Ec2ActionCounts> Calls,
     TimeSpan BucketFloor,
     IReadOnlyList<(string Action, long Calls, TokenBucketLimit Limit, TimeSpan Floor)> FloorByAction,
@@ -76,7 +76,8 @@ public static class ControlPlaneBenchmark
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(settings.RunTimeout);
 
-        long retries = 0;
+        var retries = new System.Collections.Concurrent.ConcurrentDictionary<string, long>(StringComparer.Ordinal);
+        void Retried(StatusCode code) => retries.AddOrUpdate(code.ToString(), 1, (_, v) => v + 1);
         var latencies = new List<TimeSpan>();
         var failures = new List<string>();
         var wall = Stopwatch.StartNew();
@@ -96,7 +97,7 @@ public static class ControlPlaneBenchmark
                 };
                 var volume = await CallLikeACoAsync(
                     deadline => controller.CreateVolumeAsync(create, deadline: deadline, cancellationToken: timeout.Token),
-                    settings.RpcDeadline, () => Interlocked.Increment(ref retries), timeout.Token).ConfigureAwait(false);
+                    settings.RpcDeadline, Retried, timeout.Token).ConfigureAwait(false);
                 var publish = new ControllerPublishVolumeRequest
                 {
                     VolumeId = volume.Volume.VolumeId,
@@ -105,7 +106,7 @@ public static class ControlPlaneBenchmark
                 };
                 await CallLikeACoAsync(
                     deadline => controller.ControllerPublishVolumeAsync(publish, deadline: deadline, cancellationToken: timeout.Token),
-                    settings.RpcDeadline, () => Interlocked.Increment(ref retries), timeout.Token).ConfigureAwait(false);
+                    settings.RpcDeadline, Retried, timeout.Token).ConfigureAwait(false);
                 lock (latencies)
                 {
                     latencies.Add(Stopwatch.GetElapsedTime(started));
@@ -134,7 +135,7 @@ public static class ControlPlaneBenchmark
         var bucketFloor = floorByAction.Max(f => f.Item4);
         var pathFloor = simulatorOptions.VolumeCreateDelay + simulatorOptions.AttachDelay + (2 * simulatorOptions.Latency);
         return new BenchResult(
-            settings, wall.Elapsed, outcomes.Count(o => o), outcomes.Count(o => !o), retries, calls,
+            settings, wall.Elapsed, outcomes.Count(o => o), outcomes.Count(o => !o), retries.ToDictionary(StringComparer.Ordinal), calls,
             bucketFloor, floorByAction, pathFloor, latencies, failures.Distinct().Take(5).ToList());
     }
 
@@ -145,7 +146,7 @@ public static class ControlPlaneBenchmark
     };
 
     /// <summary>As external-provisioner and external-attacher: a deadline per call; retriable codes retried with backoff.</summary>
-    private static async Task<T> CallLikeACoAsync<T>(Func<DateTime, AsyncUnaryCall<T>> call, TimeSpan deadline, Action retried, CancellationToken cancellationToken)
+    private static async Task<T> CallLikeACoAsync<T>(Func<DateTime, AsyncUnaryCall<T>> call, TimeSpan deadline, Action<StatusCode> retried, CancellationToken cancellationToken)
     {
         var backoff = TimeSpan.FromMilliseconds(100);
         while (true)
@@ -157,7 +158,7 @@ public static class ControlPlaneBenchmark
             catch (RpcException ex) when (ex.StatusCode is StatusCode.Unavailable or StatusCode.Aborted or StatusCode.DeadlineExceeded or StatusCode.ResourceExhausted
                                           && !cancellationToken.IsCancellationRequested)
             {
-                retried();
+                retried(ex.StatusCode);
                 await Task.Delay(backoff, cancellationToken).ConfigureAwait(false);
                 backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, TimeSpan.FromSeconds(5).Ticks));
             }
