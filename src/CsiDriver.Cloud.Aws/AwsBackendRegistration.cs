@@ -25,7 +25,8 @@ public static class AwsBackendRegistration
         services.AddSingleton(options.Tuning);
 
         // Instance metadata: flags, IMDSv2, the Kubernetes Node object (only when an IKubernetesNodeApi is registered).
-        services.AddSingleton(sp => new ImdsClient(new HttpClient
+        // IMDS is link-local: never through an HTTP(S)_PROXY from the pod's environment.
+        services.AddSingleton(sp => new ImdsClient(new HttpClient(new SocketsHttpHandler { UseProxy = false })
         {
             BaseAddress = new Uri(options.Tuning.ImdsEndpoint),
             // Off EC2 (or with IMDS blocked) fail fast and fall back to the next source.

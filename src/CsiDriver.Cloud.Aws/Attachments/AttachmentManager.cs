@@ -28,6 +28,15 @@ public sealed class AttachmentManager(
             ?? throw StorageException.NotFound($"volume {volumeId} does not exist");
 
         var mine = FindAttachment(volume, instanceId);
+        if (mine?.State == VolumeAttachmentState.Detaching)
+        {
+            // An unpublish to this node is still finishing: attach again once EC2 has let go.
+            volume = await pollers.Volumes.WaitAsync(volumeId, v => FindAttachment(v, instanceId) is not { } a || a.State == VolumeAttachmentState.Detached,
+                new WaitSpec($"volume {volumeId} to finish detaching from {instanceId}"), cancellationToken).ConfigureAwait(false)
+                ?? throw StorageException.NotFound($"volume {volumeId} does not exist");
+            devices.Release(instanceId, volumeId);
+            mine = null;
+        }
         if (mine is not null && IsLive(mine))
         {
             // Already attached (or attaching) here: idempotent success once it is attached.
@@ -87,9 +96,10 @@ public sealed class AttachmentManager(
             }
             catch
             {
-                // The attach may still complete; keep the name only if EC2 shows it in use for this volume.
-                var current = await TryGetAsync(volumeId).ConfigureAwait(false);
-                if (FindAttachment(current, instanceId) is not { } attachment || !IsLive(attachment))
+                // The attach may still complete: free the name only when EC2 positively shows no attachment here.
+                // When that cannot be learned, keeping the name is the safe side (it is freed by the unpublish).
+                var (known, current) = await TryGetAsync(volumeId).ConfigureAwait(false);
+                if (known && (FindAttachment(current, instanceId) is not { } attachment || !IsLive(attachment)))
                 {
                     devices.Release(instanceId, volumeId);
                 }
@@ -154,15 +164,16 @@ public sealed class AttachmentManager(
             return FindAttachment(volume, instanceId)?.State == VolumeAttachmentState.Attached;
         }, new WaitSpec($"volume {volumeId} to attach to {instanceId}"), cancellationToken);
 
-    private async Task<Volume?> TryGetAsync(string volumeId)
+    private async Task<(bool Known, Volume? Volume)> TryGetAsync(string volumeId)
     {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
         try
         {
-            return await pollers.Volumes.GetAsync(volumeId, CancellationToken.None).ConfigureAwait(false);
+            return (true, await pollers.Volumes.GetAsync(volumeId, timeout.Token).ConfigureAwait(false));
         }
-        catch (StorageException)
+        catch (Exception ex) when (ex is StorageException or OperationCanceledException)
         {
-            return null;
+            return (false, null);
         }
     }
 

@@ -37,7 +37,9 @@ public sealed class Ec2Caller(IAmazonEC2 ec2, DriverMetrics metrics, ILogger<Ec2
         }
         catch (Exception ex) when (ex is AmazonClientException or HttpRequestException or OperationCanceledException or IOException)
         {
-            metrics.CloudCall(Backend, action, Stopwatch.GetElapsedTime(started), "ClientError", throttled: false);
+            // Out of retry capacity, the SDK wraps the last EC2 error: count it under its real code.
+            var code = Ec2ErrorMapper.ServiceError(ex)?.ErrorCode;
+            metrics.CloudCall(Backend, action, Stopwatch.GetElapsedTime(started), code ?? "ClientError", Ec2ErrorMapper.IsThrottling(code));
             logger.LogDebug("EC2 {Action} did not reach EC2: {Message}", action, ex.Message);
             throw Ec2ErrorMapper.Map(action, ex);
         }

@@ -67,12 +67,28 @@ public static class Ec2ErrorMapper
     /// <summary>Maps a failed EC2 call of the given action (e.g. "AttachVolume") to a StorageException.</summary>
     public static StorageException Map(string action, Exception exception)
     {
-        if (exception is AmazonServiceException service)
+        if (ServiceError(exception) is { } service)
         {
             return MapService(action, service);
         }
         // No answer from EC2 (DNS, connection refused, timeout): transient from the CO's point of view.
         return new StorageException(FailureKind.Unavailable, $"EC2 {action} could not reach the EC2 endpoint: {exception.Message}", exception);
+    }
+
+    /// <summary>
+    /// The EC2 error behind an exception. The SDK's retry layer wraps the last EC2 error in an
+    /// AmazonClientException when it runs out of retry capacity (sustained throttling), so look inside.
+    /// </summary>
+    public static AmazonServiceException? ServiceError(Exception exception)
+    {
+        for (Exception? e = exception; e is not null; e = e.InnerException)
+        {
+            if (e is AmazonServiceException service)
+            {
+                return service;
+            }
+        }
+        return null;
     }
 
     private static StorageException MapService(string action, AmazonServiceException ex)

@@ -154,16 +154,8 @@ public sealed class SnapshotManager(
         }
     }
 
-    private async Task<Snapshot?> FindByNameAsync(string name, CancellationToken cancellationToken)
-    {
-        var request = new DescribeSnapshotsRequest
-        {
-            OwnerIds = ["self"],
-            Filters = [new Filter("tag:" + EbsTags.SnapshotName, [name])],
-        };
-        var response = await ec2.CallAsync("DescribeSnapshots", (c, t) => c.DescribeSnapshotsAsync(request, t), cancellationToken).ConfigureAwait(false);
-        return (response.Snapshots ?? []).FirstOrDefault(s => s.State != SnapshotState.Error);
-    }
+    private Task<Snapshot?> FindByNameAsync(string name, CancellationToken cancellationToken) =>
+        pollers.SnapshotsByName.GetAsync(name, cancellationToken);
 
     private static (List<string> TagSpecifications, Dictionary<string, string> TemplateValues, List<string> FsrZones) ParseParameters(IReadOnlyDictionary<string, string> parameters)
     {

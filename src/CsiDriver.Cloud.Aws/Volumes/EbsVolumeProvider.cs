@@ -390,12 +390,8 @@ public sealed class EbsVolumeProvider(
     private List<Tag> VolumeTags(string name, VolumeParameters parameters) =>
         EbsTags.Build(options.ExtraTags, parameters.TagSpecifications, parameters.TemplateValues, DriverTags(name, parameters));
 
-    private async Task<Volume?> FindByNameAsync(string name, CancellationToken cancellationToken)
-    {
-        var request = new DescribeVolumesRequest { Filters = [new Filter("tag:" + EbsTags.VolumeName, [name])] };
-        var response = await ec2.CallAsync("DescribeVolumes", (c, t) => c.DescribeVolumesAsync(request, t), cancellationToken).ConfigureAwait(false);
-        return (response.Volumes ?? []).FirstOrDefault(v => v.State != VolumeState.Deleting && v.State != VolumeState.Deleted);
-    }
+    private Task<Volume?> FindByNameAsync(string name, CancellationToken cancellationToken) =>
+        pollers.VolumesByName.GetAsync(name, cancellationToken);
 
     private async Task<(string? Zone, string? ZoneId)> ChooseZoneAsync(TopologyRequirementSpec? requirements, CancellationToken cancellationToken)
     {

@@ -29,6 +29,9 @@ public sealed record VolumeParameters(
     public const string EncryptedKey = "encrypted";
     public const string KmsKeyIdKey = "kmsKeyId";
     public const string FsTypeKey = "csi.storage.k8s.io/fstype";
+
+    /// <summary>The legacy spelling older aws-ebs-csi-driver StorageClasses still carry.</summary>
+    public const string LegacyFsTypeKey = "fsType";
     public const string TagSpecificationPrefix = "tagSpecification_";
     public const string PvcNameKey = "csi.storage.k8s.io/pvc/name";
     public const string PvcNamespaceKey = "csi.storage.k8s.io/pvc/namespace";
@@ -94,7 +97,7 @@ public sealed record VolumeParameters(
             throw StorageException.InvalidArgument($"parameter {KmsKeyIdKey} needs {EncryptedKey}=true");
         }
 
-        var fsType = ResolveFsType(capabilities, Get(FsTypeKey));
+        var fsType = ResolveFsType(capabilities, Get(FsTypeKey) ?? Get(LegacyFsTypeKey));
         var format = FormatOptions.Parse(values, fsType);
 
         var tagSpecs = values
@@ -207,6 +210,7 @@ public sealed record VolumeParameters(
         || key.Equals(ThroughputKey, StringComparison.OrdinalIgnoreCase)
         || key.Equals(EncryptedKey, StringComparison.OrdinalIgnoreCase)
         || key.Equals(KmsKeyIdKey, StringComparison.OrdinalIgnoreCase)
+        || key.Equals(LegacyFsTypeKey, StringComparison.OrdinalIgnoreCase)
         || key.StartsWith(TagSpecificationPrefix, StringComparison.OrdinalIgnoreCase)
         || FormatOptions.IsFormatKey(key)
         || Ignored.Any(i => i.Equals(key, StringComparison.OrdinalIgnoreCase))

@@ -1,5 +1,7 @@
+using Amazon.EC2;
 using Amazon.EC2.Model;
 using CsiDriver.Cloud.Aws.Ec2;
+using CsiDriver.Cloud.Aws.Volumes;
 using CsiDriver.Core.Observability;
 using Microsoft.Extensions.Logging;
 
@@ -26,7 +28,21 @@ public sealed class Ec2Pollers
             (ids, ct) => DescribeModificationsAsync(ec2, ids, ct), tuning, metrics, logger, time);
         Instances = new BatchPoller<Instance>("instance", MaxIdsPerCall,
             (ids, ct) => DescribeInstancesAsync(ec2, ids, ct), tuning, metrics, logger, time);
+        VolumesByName = new BatchPoller<Volume>("volume-name", MaxIdsPerCall,
+            (names, ct) => DescribeVolumesByNameAsync(ec2, names, ct), tuning, metrics, logger, time);
+        SnapshotsByName = new BatchPoller<Snapshot>("snapshot-name", MaxIdsPerCall,
+            (names, ct) => DescribeSnapshotsByNameAsync(ec2, names, ct), tuning, metrics, logger, time);
     }
+
+    /// <summary>
+    /// Volumes by CSI name (the CSIVolumeName tag): the idempotency lookup of CreateVolume. Hundreds of
+    /// concurrent creates share a few DescribeVolumes calls with the names as values of one tag filter.
+    /// Volumes being deleted are ignored.
+    /// </summary>
+    public BatchPoller<Volume> VolumesByName { get; }
+
+    /// <summary>Snapshots by CSI name (the CSIVolumeSnapshotName tag), owned by this account; failed ones are ignored.</summary>
+    public BatchPoller<Snapshot> SnapshotsByName { get; }
 
     public BatchPoller<Volume> Volumes { get; }
 
@@ -102,6 +118,60 @@ public sealed class Ec2Pollers
                 if (!found.TryGetValue(modification.VolumeId, out var seen) || (modification.StartTime ?? DateTime.MinValue) >= (seen.StartTime ?? DateTime.MinValue))
                 {
                     found[modification.VolumeId] = modification;
+                }
+            }
+            token = string.IsNullOrEmpty(response.NextToken) ? null : response.NextToken;
+        }
+        while (token is not null);
+        return found;
+    }
+
+    private static async Task<IReadOnlyDictionary<string, Volume>> DescribeVolumesByNameAsync(Ec2Caller ec2, IReadOnlyList<string> names, CancellationToken ct)
+    {
+        var found = new Dictionary<string, Volume>(StringComparer.Ordinal);
+        string? token = null;
+        do
+        {
+            var request = new DescribeVolumesRequest
+            {
+                Filters = [new Filter("tag:" + EbsTags.VolumeName, [.. names])],
+                MaxResults = 500,
+                NextToken = token,
+            };
+            var response = await ec2.CallAsync("DescribeVolumes", (c, t) => c.DescribeVolumesAsync(request, t), ct).ConfigureAwait(false);
+            foreach (var volume in response.Volumes ?? [])
+            {
+                if (volume.State != VolumeState.Deleting && volume.State != VolumeState.Deleted
+                    && EbsTags.Get(volume.Tags, EbsTags.VolumeName) is { } name)
+                {
+                    found.TryAdd(name, volume);
+                }
+            }
+            token = string.IsNullOrEmpty(response.NextToken) ? null : response.NextToken;
+        }
+        while (token is not null);
+        return found;
+    }
+
+    private static async Task<IReadOnlyDictionary<string, Snapshot>> DescribeSnapshotsByNameAsync(Ec2Caller ec2, IReadOnlyList<string> names, CancellationToken ct)
+    {
+        var found = new Dictionary<string, Snapshot>(StringComparer.Ordinal);
+        string? token = null;
+        do
+        {
+            var request = new DescribeSnapshotsRequest
+            {
+                OwnerIds = ["self"],
+                Filters = [new Filter("tag:" + EbsTags.SnapshotName, [.. names])],
+                MaxResults = 1000,
+                NextToken = token,
+            };
+            var response = await ec2.CallAsync("DescribeSnapshots", (c, t) => c.DescribeSnapshotsAsync(request, t), ct).ConfigureAwait(false);
+            foreach (var snapshot in response.Snapshots ?? [])
+            {
+                if (snapshot.State != SnapshotState.Error && EbsTags.Get(snapshot.Tags, EbsTags.SnapshotName) is { } name)
+                {
+                    found.TryAdd(name, snapshot);
                 }
             }
             token = string.IsNullOrEmpty(response.NextToken) ? null : response.NextToken;
