@@ -103,4 +103,12 @@ internal static class NativeMethods
 
     [DllImport("libc", SetLastError = true)]
     public static extern int close(int fd);
+
+    [DllImport("libc", SetLastError = true)]
+#pragma warning disable CA2101, SYSLIB1054
+    public static extern IntPtr realpath([MarshalAs(UnmanagedType.LPUTF8Str)] string path, IntPtr resolved);
+#pragma warning restore CA2101, SYSLIB1054
+
+    [DllImport("libc")]
+    public static extern void free(IntPtr pointer);
 }

@@ -24,15 +24,7 @@ public sealed class LocalDeviceFinder(LocalBackendOptions options) : IDeviceFind
             throw StorageException.InvalidArgument(
                 $"publish_context {LocalVolumeProvider.DevicePathKey} '{link}' is not the device link of volume {volumeId} ({expectedLink})");
         }
-        string? device;
-        try
-        {
-            device = new FileInfo(expectedLink).LinkTarget;
-        }
-        catch (IOException)
-        {
-            device = null;
-        }
+        var device = DeviceLinks.Read(expectedLink);
         if (device is null)
         {
             throw StorageException.NotFound($"volume {volumeId} is not attached: no device link at {expectedLink}");

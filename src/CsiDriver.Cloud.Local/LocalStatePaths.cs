@@ -17,7 +17,9 @@ public sealed class LocalStatePaths(string stateDir)
     public const string VolumePrefix = "vol-";
     public const string SnapshotPrefix = "snap-";
 
-    public string StateDir { get; } = Path.GetFullPath(stateDir);
+    /// <summary>The state dir with every symlink resolved: the kernel reports loop backing files by their
+    /// physical path, and only an exact match proves a loop device is ours.</summary>
+    public string StateDir { get; } = PhysicalPath(Path.GetFullPath(stateDir));
 
     public string VolumesDir => Path.Combine(StateDir, "volumes");
 
@@ -65,6 +67,32 @@ public sealed class LocalStatePaths(string stateDir)
         }
         var id = Path.GetFileNameWithoutExtension(backingFile);
         return IsVolumeId(id) ? id : null;
+    }
+
+    /// <summary>realpath(3) of the deepest existing ancestor, with the not-yet-existing rest appended.</summary>
+    public static string PhysicalPath(string path)
+    {
+        var existing = path;
+        var rest = new Stack<string>();
+        while (!Directory.Exists(existing) && Path.GetDirectoryName(existing) is { } parent)
+        {
+            rest.Push(Path.GetFileName(existing));
+            existing = parent;
+        }
+        var resolved = NativeMethods.realpath(existing, IntPtr.Zero);
+        if (resolved == IntPtr.Zero)
+        {
+            return path;
+        }
+        try
+        {
+            existing = System.Runtime.InteropServices.Marshal.PtrToStringUTF8(resolved) ?? existing;
+        }
+        finally
+        {
+            NativeMethods.free(resolved);
+        }
+        return Path.Combine([existing, .. rest]);
     }
 
     private static bool HasShape(string id, string prefix) =>

@@ -176,7 +176,13 @@ internal sealed class LocalStateRecovery(
             }
             if (keep is not null)
             {
-                EnsureLink(record.VolumeId, keep.Device);
+                DeviceLinks.Replace(paths.DeviceLink(record.VolumeId), keep.Device);
+                // An expand that grew the file but died before `losetup --set-capacity`: finish it.
+                if (File.Exists(image) && LoopDevices.SizeBytes(keep.Device) is var kernelSize and >= 0 && kernelSize < new FileInfo(image).Length)
+                {
+                    logger.LogWarning("Volume {VolumeId}: {LoopDevice} still shows {KernelBytes} bytes; refreshing its capacity", record.VolumeId, keep.Device, kernelSize);
+                    await loops.RefreshCapacityAsync(keep.Device, CancellationToken.None).ConfigureAwait(false);
+                }
             }
         }
 
@@ -189,43 +195,18 @@ internal sealed class LocalStateRecovery(
         }
     }
 
-    private void EnsureLink(string volumeId, string device)
-    {
-        var link = paths.DeviceLink(volumeId);
-        if (ReadLink(link) == device)
-        {
-            return;
-        }
-        var temp = LocalStatePaths.TempFor(link);
-        File.CreateSymbolicLink(temp, device);
-        File.Move(temp, link, overwrite: true);
-        AtomicFile.SyncDirectory(paths.DevicesDir);
-    }
-
     private void RemoveStaleLinks()
     {
         foreach (var link in Directory.EnumerateFileSystemEntries(paths.DevicesDir))
         {
             var id = Path.GetFileName(link);
             if (volumes.TryGetValue(id, out var record) && record.Attachment is { } attachment &&
-                ReadLink(link) == attachment.LoopDevice)
+                DeviceLinks.Read(link) == attachment.LoopDevice)
             {
                 continue;
             }
             logger.LogWarning("Removing stale device link {Link}", link);
             File.Delete(link);
-        }
-    }
-
-    private static string? ReadLink(string path)
-    {
-        try
-        {
-            return new FileInfo(path).LinkTarget;
-        }
-        catch (IOException)
-        {
-            return null;
         }
     }
 

@@ -1,4 +1,3 @@
-using System.Globalization;
 using CsiDriver.Core;
 using CsiDriver.Core.Errors;
 using CsiDriver.Core.Observability;
@@ -39,6 +38,7 @@ public sealed class LocalVolumeProvider : IVolumeProvider, IDisposable
     private readonly Dictionary<string, LocalVolumeRecord> _volumes = new(StringComparer.Ordinal);
     private readonly Dictionary<string, LocalSnapshotRecord> _snapshots = new(StringComparer.Ordinal);
     private bool _recovered;
+    private FileStream? _stateLock;
     private long _attachedHere;
 
     public LocalVolumeProvider(
@@ -69,6 +69,11 @@ public sealed class LocalVolumeProvider : IVolumeProvider, IDisposable
 
     public async Task<bool> ProbeAsync(CancellationToken cancellationToken)
     {
+        // Once recovered the backend is a directory on this machine: ready, without queueing behind a long copy.
+        if (Volatile.Read(ref _recovered))
+        {
+            return true;
+        }
         using (await EnterAsync(cancellationToken).ConfigureAwait(false))
         {
             return true;
@@ -168,7 +173,15 @@ public sealed class LocalVolumeProvider : IVolumeProvider, IDisposable
             AtomicFile.SyncDirectory(_paths.VolumesDir);
             _volumes.Remove(volumeId);
             await DetachAllBackedByAsync(_paths.VolumeImage(volumeId)).ConfigureAwait(false);
-            File.Delete(_paths.VolumeImage(volumeId));
+            try
+            {
+                File.Delete(_paths.VolumeImage(volumeId));
+            }
+            catch (IOException ex)
+            {
+                // Past the commit point the volume is gone; the next start removes the leftover image.
+                _logger.LogWarning(ex, "Volume {VolumeId} deleted but its image could not be removed yet", volumeId);
+            }
             _logger.LogInformation("Deleted volume {VolumeId} ({Name})", volumeId, record.Name);
         }
     }
@@ -186,7 +199,7 @@ public sealed class LocalVolumeProvider : IVolumeProvider, IDisposable
         using (await EnterAsync(cancellationToken).ConfigureAwait(false))
         {
             var all = _volumes.Values.OrderBy(v => v.VolumeId, StringComparer.Ordinal).ToList();
-            return Paginate(all, maxEntries, startingToken, ToInfo);
+            return Paginate(all, v => v.VolumeId, LocalStatePaths.IsVolumeId, maxEntries, startingToken, ToInfo);
         }
     }
 
@@ -196,6 +209,13 @@ public sealed class LocalVolumeProvider : IVolumeProvider, IDisposable
         {
             var record = _volumes.GetValueOrDefault(spec.VolumeId)
                 ?? throw StorageException.NotFound($"volume {spec.VolumeId} not found");
+            // A volume held by another node is refused first (the CO must detach it there), whether or not the
+            // requested node exists: FAILED_PRECONDITION names the holder, which is what the CO needs to know.
+            if (record.Attachment is { } holder && holder.NodeId != spec.NodeId)
+            {
+                throw StorageException.FailedPrecondition(
+                    $"volume {record.VolumeId} is published to node {holder.NodeId}; a local volume is attached to one node at a time");
+            }
             if (spec.NodeId != NodeId)
             {
                 throw StorageException.NotFound($"node {spec.NodeId} is not served by the local backend (it serves node {NodeId})");
@@ -206,11 +226,6 @@ public sealed class LocalVolumeProvider : IVolumeProvider, IDisposable
 
             if (record.Attachment is { } attachment)
             {
-                if (attachment.NodeId != spec.NodeId)
-                {
-                    throw StorageException.FailedPrecondition(
-                        $"volume {record.VolumeId} is published to node {attachment.NodeId}; a local volume is attached to one node at a time");
-                }
                 if (attachment.ReadOnly != spec.ReadOnly)
                 {
                     throw StorageException.AlreadyExists(
@@ -218,7 +233,7 @@ public sealed class LocalVolumeProvider : IVolumeProvider, IDisposable
                 }
                 if (LoopDevices.IsBackedBy(attachment.LoopDevice, image))
                 {
-                    ReplaceLink(link, attachment.LoopDevice);
+                    DeviceLinks.Replace(link, attachment.LoopDevice);
                     return publishContext;
                 }
                 // The recorded loop device vanished (detached by hand, or a reboot): attach again below.
@@ -236,7 +251,7 @@ public sealed class LocalVolumeProvider : IVolumeProvider, IDisposable
             var device = await _loops.AttachAsync(image, spec.ReadOnly, CancellationToken.None).ConfigureAwait(false);
             try
             {
-                ReplaceLink(link, device);
+                DeviceLinks.Replace(link, device);
                 var attached = record with { Attachment = new LocalAttachment(spec.NodeId, device, spec.ReadOnly) };
                 AtomicFile.WriteJson(_paths.VolumeRecord(record.VolumeId), attached);
                 _volumes[record.VolumeId] = attached;
@@ -268,7 +283,7 @@ public sealed class LocalVolumeProvider : IVolumeProvider, IDisposable
             // Detach first, record last: a crash in between leaves a record whose device is gone, which
             // recovery repairs, never a device nobody knows about.
             await DetachAllBackedByAsync(_paths.VolumeImage(volumeId)).ConfigureAwait(false);
-            RemoveLink(_paths.DeviceLink(volumeId));
+            DeviceLinks.Remove(_paths.DeviceLink(volumeId));
             var detached = record with { Attachment = null };
             AtomicFile.WriteJson(_paths.VolumeRecord(volumeId), detached);
             _volumes[volumeId] = detached;
@@ -417,11 +432,15 @@ public sealed class LocalVolumeProvider : IVolumeProvider, IDisposable
                 .Where(s => filter.SourceVolumeId is null || s.SourceVolumeId == filter.SourceVolumeId)
                 .OrderBy(s => s.SnapshotId, StringComparer.Ordinal)
                 .ToList();
-            return Paginate(matching, maxEntries, startingToken, ToInfo);
+            return Paginate(matching, s => s.SnapshotId, LocalStatePaths.IsSnapshotId, maxEntries, startingToken, ToInfo);
         }
     }
 
-    public void Dispose() => _gate.Dispose();
+    public void Dispose()
+    {
+        _stateLock?.Dispose();
+        _gate.Dispose();
+    }
 
     // ---------------------------------------------------------------- helpers
 
@@ -576,40 +595,6 @@ public sealed class LocalVolumeProvider : IVolumeProvider, IDisposable
         stream.Flush(flushToDisk: true);
     }
 
-    private void ReplaceLink(string link, string device)
-    {
-        var current = File.Exists(link) || Directory.Exists(link) || IsSymlink(link) ? new FileInfo(link).LinkTarget : null;
-        if (current == device)
-        {
-            return;
-        }
-        var temp = LocalStatePaths.TempFor(link);
-        File.CreateSymbolicLink(temp, device);
-        File.Move(temp, link, overwrite: true);
-        AtomicFile.SyncDirectory(_paths.DevicesDir);
-    }
-
-    private void RemoveLink(string link)
-    {
-        if (IsSymlink(link))
-        {
-            File.Delete(link);
-            AtomicFile.SyncDirectory(_paths.DevicesDir);
-        }
-    }
-
-    private static bool IsSymlink(string path)
-    {
-        try
-        {
-            return new FileInfo(path).LinkTarget is not null;
-        }
-        catch (IOException)
-        {
-            return false;
-        }
-    }
-
     private async Task DetachAllBackedByAsync(string image)
     {
         foreach (var loop in LoopDevices.List().Where(l => l.BackingFile == image || l.BackingFile == image + " (deleted)"))
@@ -622,18 +607,28 @@ public sealed class LocalVolumeProvider : IVolumeProvider, IDisposable
 
     private void UpdateGauge() => Interlocked.Exchange(ref _attachedHere, AttachedCount(NodeId));
 
-    private static Page<TOut> Paginate<TIn, TOut>(List<TIn> all, int maxEntries, string? startingToken, Func<TIn, TOut> map)
+    /// <summary>
+    /// Keyset pagination over a list sorted by id: the token is the last id of the previous page, and the next
+    /// page starts after it. Deleting or adding objects between pages never shifts a page (the spec allows
+    /// misses and duplicates, this has neither for objects that stay). A token that is not an id → ABORTED.
+    /// </summary>
+    private static Page<TOut> Paginate<TIn, TOut>(List<TIn> sorted, Func<TIn, string> idOf, Func<string, bool> isId,
+        int maxEntries, string? startingToken, Func<TIn, TOut> map)
     {
-        var start = 0;
-        if (!string.IsNullOrEmpty(startingToken) &&
-            (!int.TryParse(startingToken, NumberStyles.None, CultureInfo.InvariantCulture, out start) || start > all.Count))
+        IEnumerable<TIn> rest = sorted;
+        if (!string.IsNullOrEmpty(startingToken))
         {
-            throw StorageException.Aborted($"starting_token '{startingToken}' is not valid for this listing; list again from the start");
+            if (!isId(startingToken))
+            {
+                throw StorageException.Aborted($"starting_token '{startingToken}' was not issued by this listing; list again from the start");
+            }
+            rest = sorted.Where(item => string.CompareOrdinal(idOf(item), startingToken) > 0);
         }
-        var count = maxEntries > 0 ? Math.Min(maxEntries, all.Count - start) : all.Count - start;
-        var items = all.GetRange(start, count).Select(map).ToList();
-        var next = start + count < all.Count ? (start + count).ToString(CultureInfo.InvariantCulture) : null;
-        return new Page<TOut>(items, next);
+        var remaining = rest.ToList();
+        var count = maxEntries > 0 ? Math.Min(maxEntries, remaining.Count) : remaining.Count;
+        var page = remaining.Take(count).ToList();
+        var next = count < remaining.Count ? idOf(page[^1]) : null;
+        return new Page<TOut>(page.Select(map).ToList(), next);
     }
 
     private VolumeInfo ToInfo(LocalVolumeRecord record)
@@ -677,9 +672,10 @@ public sealed class LocalVolumeProvider : IVolumeProvider, IDisposable
         {
             if (!_recovered)
             {
+                _stateLock ??= LockStateDir();
                 await new LocalStateRecovery(_paths, _loops, _volumes, _snapshots, _logger).RunAsync().ConfigureAwait(false);
-                _recovered = true;
                 UpdateGauge();
+                Volatile.Write(ref _recovered, true);
             }
         }
         catch
@@ -688,6 +684,25 @@ public sealed class LocalVolumeProvider : IVolumeProvider, IDisposable
             throw;
         }
         return new GateRelease(_gate);
+    }
+
+    /// <summary>
+    /// Holds an exclusive lock on the state dir for the process's lifetime: two controllers on one state dir would
+    /// each believe their own view. .NET takes FileShare.None as an advisory flock, which the kernel drops when the
+    /// process dies, even by kill -9, so a crash never leaves the dir locked.
+    /// </summary>
+    private FileStream LockStateDir()
+    {
+        Directory.CreateDirectory(_paths.StateDir);
+        var path = Path.Combine(_paths.StateDir, "lock");
+        try
+        {
+            return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        }
+        catch (IOException ex)
+        {
+            throw StorageException.Unavailable($"state dir {_paths.StateDir} is in use by another controller process", ex);
+        }
     }
 
     private sealed class GateRelease(SemaphoreSlim gate) : IDisposable

@@ -68,18 +68,6 @@ public sealed class LoopDevices(ICommandRunner commands)
         }
     }
 
-    public static bool IsReadOnly(string device)
-    {
-        try
-        {
-            return File.ReadAllText(Path.Combine(SysBlock, Path.GetFileName(device), "ro")).Trim() == "1";
-        }
-        catch (IOException)
-        {
-            return false;
-        }
-    }
-
     /// <summary>Attaches the file to a free loop device and returns /dev/loopN.</summary>
     public async Task<string> AttachAsync(string file, bool readOnly, CancellationToken cancellationToken)
     {

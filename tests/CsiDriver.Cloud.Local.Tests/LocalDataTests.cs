@@ -136,4 +136,32 @@ public sealed class LocalDataTests
         Assert.DoesNotContain(files, f => f.Contains(LocalStatePaths.TempMarker, StringComparison.Ordinal));
         Assert.Equal("test-node", Provider(driver).NodeId);
     }
+
+    [Fact]
+    public async Task The_loop_device_gauge_counts_attached_volumes()
+    {
+        using var dir = new TestDirectory("local-gauge");
+        await using var driver = await RunningDriver.StartLocalAsync(dir);
+        var meter = ((CsiDriver.Core.Observability.DriverMetrics)driver.Services.GetService(typeof(CsiDriver.Core.Observability.DriverMetrics))!).Meter;
+        var a = (await driver.Controller.CreateVolumeAsync(Create("pvc-gauge-a"))).Volume.VolumeId;
+        var b = (await driver.Controller.CreateVolumeAsync(Create("pvc-gauge-b"))).Volume.VolumeId;
+        await driver.Controller.ControllerPublishVolumeAsync(Publish(a));
+        await driver.Controller.ControllerPublishVolumeAsync(Publish(b));
+        await driver.Controller.ControllerUnpublishVolumeAsync(new ControllerUnpublishVolumeRequest { VolumeId = a, NodeId = "test-node" });
+
+        long? observed = null;
+        using var listener = new System.Diagnostics.Metrics.MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (ReferenceEquals(instrument.Meter, meter) && instrument.Name == "local_loop_devices_in_use")
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((_, value, _, _) => observed = value);
+        listener.Start();
+        listener.RecordObservableInstruments();
+
+        Assert.Equal(1, observed);
+    }
 }

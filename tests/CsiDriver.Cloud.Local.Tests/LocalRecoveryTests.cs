@@ -139,24 +139,27 @@ public sealed class LocalRecoveryTests
     }
 
     [Fact]
-    public async Task A_file_that_grew_before_its_record_is_adopted_at_start()
+    public async Task A_file_that_grew_before_its_record_is_adopted_at_start_and_its_loop_device_refreshed()
     {
         using var dir = new TestDirectory("local-grow");
-        string volumeId;
+        string volumeId, link;
         await using (var driver = await RunningDriver.StartLocalAsync(dir))
         {
             volumeId = (await driver.Controller.CreateVolumeAsync(Create("pvc-grow", 16 * MiB))).Volume.VolumeId;
+            link = (await driver.Controller.ControllerPublishVolumeAsync(Publish(volumeId))).PublishContext["devicePath"];
         }
-        // An expand that truncated the file up and died before rewriting the record.
+        // An expand that truncated the file up and died before rewriting the record or refreshing the loop device.
         using (var stream = new FileStream(Paths(dir).VolumeImage(volumeId), FileMode.Open))
         {
             stream.SetLength(48 * MiB);
         }
+        Assert.Equal(16 * MiB, KernelSize(new FileInfo(link).LinkTarget!));
 
         await using (var driver = await RunningDriver.StartLocalAsync(dir))
         {
             var got = await driver.Controller.ControllerGetVolumeAsync(new ControllerGetVolumeRequest { VolumeId = volumeId });
             Assert.Equal(48 * MiB, got.Volume.CapacityBytes);
+            Assert.Equal(48 * MiB, KernelSize(new FileInfo(link).LinkTarget!));
         }
     }
 
@@ -176,6 +179,44 @@ public sealed class LocalRecoveryTests
             var volumes = await driver.Controller.ListVolumesAsync(new ListVolumesRequest());
             Assert.Empty(volumes.Entries);
             Assert.True(File.Exists(Paths(dir).VolumeImage(volumeId)));
+        }
+    }
+
+    [Fact]
+    public async Task A_second_controller_on_the_same_state_dir_is_refused()
+    {
+        using var dir = new TestDirectory("local-lock");
+        await using var first = await RunningDriver.StartLocalAsync(dir);
+        var configuration = RunningDriver.LocalConfiguration(dir);
+        configuration.Driver.Endpoint = "unix://" + dir.Path("second.sock");
+
+        var ex = await Assert.ThrowsAnyAsync<Exception>(() => RunningDriver.StartAsync(configuration));
+
+        Assert.Contains("in use by another controller", ex.ToString(), StringComparison.Ordinal);
+        Assert.NotNull(await first.Controller.ListVolumesAsync(new ListVolumesRequest()));
+    }
+
+    [Fact]
+    public async Task A_state_dir_reached_through_a_symlink_still_recognises_its_loop_devices()
+    {
+        using var dir = new TestDirectory("local-symlink");
+        Directory.CreateDirectory(dir.Path("real"));
+        Directory.CreateSymbolicLink(dir.Path("link"), dir.Path("real"));
+        var configuration = RunningDriver.LocalConfiguration(dir);
+        configuration.Local.StateDir = dir.Path("link", "state");
+        string volumeId;
+        await using (var driver = await RunningDriver.StartAsync(configuration))
+        {
+            volumeId = (await driver.Controller.CreateVolumeAsync(Create("pvc-symlink"))).Volume.VolumeId;
+            await driver.Controller.ControllerPublishVolumeAsync(Publish(volumeId));
+        }
+
+        await using (var driver = await RunningDriver.StartAsync(configuration))
+        {
+            var got = await driver.Controller.ControllerGetVolumeAsync(new ControllerGetVolumeRequest { VolumeId = volumeId });
+
+            Assert.False(got.Status.VolumeCondition.Abnormal, got.Status.VolumeCondition.Message);
+            Assert.Equal(dir.Path("real", "state", "volumes", volumeId + ".img"), BackingFile(Assert.Single(LoopsBelow(dir))));
         }
     }
 }

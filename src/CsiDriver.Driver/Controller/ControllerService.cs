@@ -98,10 +98,19 @@ public sealed class ControllerService(
     {
         var volumeId = RequestValidator.RequireId(request.VolumeId, "volume_id");
         var capabilities = CapabilityMapper.MapAll(request.VolumeCapabilities, "volume_capabilities");
-        _ = await provider.GetVolumeAsync(volumeId, context.CancellationToken).ConfigureAwait(false)
+        var volume = await provider.GetVolumeAsync(volumeId, context.CancellationToken).ConfigureAwait(false)
             ?? throw new RpcException(new Status(StatusCode.NotFound, $"volume {volumeId} not found"));
 
         var reasons = capabilities.Select(CapabilityMapper.Unsupported).OfType<string>().ToList();
+        // The spec says a given volume_context must be the volume's own; a different one is not this volume's.
+        var mismatched = request.VolumeContext
+            .Where(kv => !volume.VolumeContext.TryGetValue(kv.Key, out var value) || value != kv.Value)
+            .Select(kv => kv.Key)
+            .ToList();
+        if (mismatched.Count > 0)
+        {
+            reasons.Add($"volume_context {string.Join(", ", mismatched)} does not match volume {volumeId}");
+        }
         if (reasons.Count > 0)
         {
             // Not an error: an empty `confirmed` tells the CO the capabilities are not supported, and why.

@@ -69,6 +69,7 @@ public sealed class ControllerBadRequestTests(BadRequestFixture fixture) : IClas
         ["ControllerPublishVolume mount with multi-node writers"] = C(StatusCode.InvalidArgument, "volume_capability", (c, f) => c.ControllerPublishVolumeAsync(Publish(f.FreeVolumeId, capability: Mount(Mode.MultiNodeSingleWriter)))),
         ["ControllerPublishVolume of a missing volume"] = C(StatusCode.NotFound, "vol-0000000000000000", (c, _) => c.ControllerPublishVolumeAsync(Publish("vol-0000000000000000"))),
         ["ControllerPublishVolume to a missing node"] = C(StatusCode.NotFound, "other-node", (c, f) => c.ControllerPublishVolumeAsync(Publish(f.FreeVolumeId, "other-node"))),
+        ["ControllerPublishVolume of a volume published to another node"] = C(StatusCode.FailedPrecondition, "test-node", (c, f) => c.ControllerPublishVolumeAsync(Publish(f.PublishedVolumeId, "other-node"))),
         ["ControllerPublishVolume again with another readonly flag"] = C(StatusCode.AlreadyExists, "readonly", (c, f) => c.ControllerPublishVolumeAsync(Publish(f.PublishedVolumeId, readOnly: true))),
 
         // ControllerUnpublishVolume

@@ -98,4 +98,29 @@ public sealed class ControllerSnapshotTests
         Assert.Equal(50 * MiB, new FileInfo(dir.Path("state", "volumes", restoredBigger.VolumeId + ".img")).Length);
         await AssertFailsWith(StatusCode.OutOfRange, () => driver.Controller.CreateVolumeAsync(FromVolume("pvc-clone-tight", source.VolumeId, 4 * MiB, 10 * MiB)));
     }
+
+    [Fact]
+    public async Task Ten_identical_concurrent_CreateSnapshot_calls_make_exactly_one_snapshot()
+    {
+        using var dir = new TestDirectory("ctl-snaprace");
+        await using var driver = await RunningDriver.StartLocalAsync(dir);
+        var volumeId = (await driver.Controller.CreateVolumeAsync(Create("pvc-snaprace"))).Volume.VolumeId;
+        var request = new CreateSnapshotRequest { Name = "snap-race", SourceVolumeId = volumeId };
+
+        var results = await Task.WhenAll(Enumerable.Range(0, 10).Select(async _ =>
+        {
+            try
+            {
+                return ((await driver.Controller.CreateSnapshotAsync(request)).Snapshot.SnapshotId, StatusCode.OK);
+            }
+            catch (RpcException ex)
+            {
+                return ((string?)null, ex.StatusCode);
+            }
+        }));
+
+        Assert.All(results, r => Assert.True(r.Item2 is StatusCode.OK or StatusCode.Aborted, $"unexpected {r.Item2}"));
+        Assert.Single(results.Where(r => r.Item2 == StatusCode.OK).Select(r => r.Item1).Distinct());
+        Assert.Single((await driver.Controller.ListSnapshotsAsync(new ListSnapshotsRequest())).Entries);
+    }
 }

@@ -238,7 +238,16 @@ public sealed class ControllerVolumeTests
             VolumeCapabilities = { Mount(Mode.MultiNodeMultiWriter) },
         });
 
+        var wrongContext = await driver.Controller.ValidateVolumeCapabilitiesAsync(new ValidateVolumeCapabilitiesRequest
+        {
+            VolumeId = volumeId,
+            VolumeCapabilities = { Mount() },
+            VolumeContext = { ["blockSize"] = "1024" },
+        });
+
         Assert.Equal(2, supported.Confirmed.VolumeCapabilities.Count);
+        Assert.Null(wrongContext.Confirmed);
+        Assert.Contains("blockSize", wrongContext.Message, StringComparison.Ordinal);
         Assert.Null(unsupported.Confirmed);
         Assert.Contains("MultiNodeMultiWriter", unsupported.Message, StringComparison.Ordinal);
     }
@@ -272,6 +281,30 @@ public sealed class ControllerVolumeTests
         Assert.Equal(ids.Order(StringComparer.Ordinal), seen.Select(e => e.Volume.VolumeId));
         Assert.Equal(["test-node"], seen.Single(e => e.Volume.VolumeId == ids[3]).Status.PublishedNodeIds);
         Assert.All(seen, e => Assert.False(e.Status.VolumeCondition.Abnormal));
+    }
+
+    [Fact]
+    public async Task ListVolumes_tokens_survive_deletes_and_creates_between_pages()
+    {
+        using var dir = new TestDirectory("ctl-listchange");
+        await using var driver = await RunningDriver.StartLocalAsync(dir);
+        var original = new List<string>();
+        for (var i = 0; i < 6; i++)
+        {
+            original.Add((await driver.Controller.CreateVolumeAsync(Create($"pvc-change-{i}"))).Volume.VolumeId);
+        }
+
+        var first = await driver.Controller.ListVolumesAsync(new ListVolumesRequest { MaxEntries = 3 });
+        var deleted = first.Entries[^1].Volume.VolumeId;
+        await driver.Controller.DeleteVolumeAsync(new DeleteVolumeRequest { VolumeId = deleted });
+        await driver.Controller.CreateVolumeAsync(Create("pvc-change-new"));
+        var rest = await driver.Controller.ListVolumesAsync(new ListVolumesRequest { StartingToken = first.NextToken });
+
+        // Every volume that existed throughout is listed exactly once, though the page it was on lost a member.
+        var seen = first.Entries.Concat(rest.Entries).Select(e => e.Volume.VolumeId).ToList();
+        Assert.All(original.Where(id => id != deleted), id => Assert.Single(seen, listed => listed == id));
+        Assert.Equal(3, first.Entries.Count);
+        Assert.Empty(rest.NextToken);
     }
 
     [Fact]
@@ -332,5 +365,23 @@ public sealed class ControllerVolumeTests
         }
 
         await driver.Controller.ControllerPublishVolumeAsync(Publish(volumeId));
+    }
+
+    [Fact]
+    public async Task Concurrent_operations_on_different_volumes_all_succeed()
+    {
+        using var dir = new TestDirectory("ctl-parallel");
+        await using var driver = await RunningDriver.StartLocalAsync(dir);
+
+        var ids = await Task.WhenAll(Enumerable.Range(0, 6).Select(async i =>
+        {
+            var id = (await driver.Controller.CreateVolumeAsync(Create($"pvc-par-{i}"))).Volume.VolumeId;
+            await driver.Controller.ControllerPublishVolumeAsync(Publish(id));
+            await driver.Controller.ControllerExpandVolumeAsync(Expand(id, 20 * MiB));
+            return id;
+        }));
+
+        Assert.Equal(6, ids.Distinct().Count());
+        Assert.Equal(6, TestDirectory.LoopDevicesBackedBelow(dir.Root + "/").Count);
     }
 }
