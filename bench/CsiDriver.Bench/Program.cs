@@ -6,7 +6,7 @@ using CsiDriver.Bench;
 var volumes = new List<int> { 100, 500 };
 var perInstance = 25;
 var client = Ec2ClientChoice.Provider;
-var runTimeout = TimeSpan.FromSeconds(300);
+var runTimeout = TimeSpan.FromSeconds(240);
 var rpcDeadline = TimeSpan.FromSeconds(60);
 
 for (var i = 0; i < args.Length; i++)
@@ -33,7 +33,7 @@ for (var i = 0; i < args.Length; i++)
         case "-h" or "--help":
             Console.WriteLine("""
                 usage: CsiDriver.Bench [--volumes 100,500] [--per-instance 25] [--ec2-client provider|standard]
-                                       [--timeout SECONDS (per N, default 300)] [--rpc-deadline SECONDS (default 60)]
+                                       [--timeout SECONDS (per N, default 240)] [--rpc-deadline SECONDS (default 60)]
                 """);
             return 0;
         default:
