@@ -1,1 +1,62 @@
-Console.WriteLine("TODO(issue 3): control-plane benchmark");
+using System.Globalization;
+using CsiDriver.Bench;
+
+// Control-plane benchmark: N volumes created and attached concurrently through the driver (controller,
+// --backend aws) against the in-process EC2 simulator with EC2's token buckets. See bench/README.md.
+var volumes = new List<int> { 100, 500 };
+var perInstance = 25;
+var client = Ec2ClientChoice.Provider;
+var runTimeout = TimeSpan.FromSeconds(240);
+var rpcDeadline = TimeSpan.FromSeconds(60);
+
+for (var i = 0; i < args.Length; i++)
+{
+    string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
+    switch (args[i])
+    {
+        case "--volumes":
+            volumes = Value().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                .Select(v => int.Parse(v, CultureInfo.InvariantCulture)).ToList();
+            break;
+        case "--per-instance":
+            perInstance = int.Parse(Value(), CultureInfo.InvariantCulture);
+            break;
+        case "--ec2-client":
+            client = Enum.Parse<Ec2ClientChoice>(Value(), ignoreCase: true);
+            break;
+        case "--timeout":
+            runTimeout = TimeSpan.FromSeconds(double.Parse(Value(), CultureInfo.InvariantCulture));
+            break;
+        case "--rpc-deadline":
+            rpcDeadline = TimeSpan.FromSeconds(double.Parse(Value(), CultureInfo.InvariantCulture));
+            break;
+        case "-h" or "--help":
+            Console.WriteLine("""
+                usage: CsiDriver.Bench [--volumes 100,500] [--per-instance 25] [--ec2-client provider|standard]
+                                       [--timeout SECONDS (per N, default 240)] [--rpc-deadline SECONDS (default 60)]
+                """);
+            return 0;
+        default:
+            Console.Error.WriteLine($"unknown argument {args[i]} (try --help)");
+            return 2;
+    }
+}
+if (volumes.Count == 0 || volumes.Any(v => v <= 0) || perInstance is <= 0 or > 26)
+{
+    Console.Error.WriteLine("--volumes must list positive counts and --per-instance must be 1..26 (27 slots less the root volume)");
+    return 2;
+}
+
+Console.WriteLine($"CsiDriver control-plane benchmark: {Environment.ProcessorCount} cores, EC2 client: {client}, {perInstance} volumes per instance");
+var results = new List<BenchResult>();
+foreach (var n in volumes)
+{
+    Console.WriteLine();
+    Console.WriteLine($"== N = {n}: creating and attaching {n} volumes concurrently ...");
+    var result = await ControlPlaneBenchmark.RunAsync(new BenchSettings(n, perInstance, client, runTimeout, rpcDeadline), CancellationToken.None);
+    BenchReport.Print(result, Console.Out);
+    results.Add(result);
+}
+Console.WriteLine();
+BenchReport.PrintSummary(results, Console.Out);
+return results.All(r => r.Failed == 0) ? 0 : 1;

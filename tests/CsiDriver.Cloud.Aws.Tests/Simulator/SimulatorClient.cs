@@ -1,0 +1,40 @@
+using Amazon.EC2;
+using Amazon.Runtime;
+using CsiDriver.Testing.Aws;
+
+namespace CsiDriver.Cloud.Aws.Tests.Simulator;
+
+/// <summary>The real AWSSDK EC2 client pointed at a simulator, as the provider builds it.</summary>
+internal static class SimulatorClient
+{
+    public static AmazonEC2Client Create(Ec2Simulator simulator, int maxErrorRetry = 0, TimeSpan? timeout = null)
+    {
+        var config = new AmazonEC2Config
+        {
+            ServiceURL = simulator.Url,
+            AuthenticationRegion = simulator.Options.Region,
+            MaxErrorRetry = maxErrorRetry,
+            RetryMode = RequestRetryMode.Standard,
+        };
+        if (timeout is { } t)
+        {
+            config.Timeout = t;
+        }
+        return new AmazonEC2Client(new BasicAWSCredentials("test", "test"), config);
+    }
+
+    /// <summary>A simulator with one instance per zone: i-0000000a (us-east-1a), i-0000000b (us-east-1b).</summary>
+    public static async Task<Ec2Simulator> StartAsync(Action<Ec2SimulatorOptions>? configure = null)
+    {
+        var options = new Ec2SimulatorOptions();
+        configure?.Invoke(options);
+        var simulator = await Ec2Simulator.StartAsync(options);
+        simulator.AddInstance(Ec2InstanceSeed.WithRootVolume(InstanceA, "us-east-1a"));
+        simulator.AddInstance(Ec2InstanceSeed.WithRootVolume(InstanceB, "us-east-1b"));
+        return simulator;
+    }
+
+    public const string InstanceA = "i-0000000a";
+
+    public const string InstanceB = "i-0000000b";
+}

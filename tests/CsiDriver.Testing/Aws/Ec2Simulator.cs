@@ -1,0 +1,176 @@
+using System.Net;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace CsiDriver.Testing.Aws;
+
+/// <summary>
+/// An in-process EC2 endpoint: Kestrel on 127.0.0.1 (HTTP/1.1) speaking the part of the EC2 Query API
+/// the EBS backend calls (2016-11-15), with state transitions and delays, eventual consistency,
+/// EC2's per-action token-bucket throttling and injectable faults. The real AWSSDK client talks to it
+/// through <c>ServiceURL = Url</c>; signatures are not checked.
+/// </summary>
+public sealed class Ec2Simulator : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private readonly Ec2Service _service;
+    private readonly Ec2Throttle _throttle;
+
+    private Ec2Simulator(WebApplication app, Ec2SimulatorOptions options)
+    {
+        _app = app;
+        Options = options;
+        _service = new Ec2Service(options, Statistics);
+        _throttle = new Ec2Throttle(() => Options.Throttling, options.TimeProvider);
+    }
+
+    /// <summary>http://127.0.0.1:port/ — the ServiceURL for the SDK.</summary>
+    public string Url { get; private set; } = "";
+
+    /// <summary>Live options: changes apply to the next request.</summary>
+    public Ec2SimulatorOptions Options { get; }
+
+    public Ec2Statistics Statistics { get; } = new();
+
+    public Ec2Faults Faults { get; } = new();
+
+    public static async Task<Ec2Simulator> StartAsync(Ec2SimulatorOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
+        builder.Logging.ClearProviders();
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.Listen(IPAddress.Loopback, 0, listen => listen.Protocols = HttpProtocols.Http1);
+            kestrel.Limits.MaxConcurrentConnections = null;
+            kestrel.Limits.MaxRequestBodySize = 1 << 20;
+        });
+        var app = builder.Build();
+        var simulator = new Ec2Simulator(app, options ?? new Ec2SimulatorOptions());
+        app.Run(simulator.HandleAsync);
+        await app.StartAsync(cancellationToken).ConfigureAwait(false);
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        simulator.Url = address.TrimEnd('/') + "/";
+        return simulator;
+    }
+
+    /// <summary>Makes an instance known (AttachVolume, DescribeInstances).</summary>
+    public void AddInstance(Ec2InstanceSeed instance) => _service.AddInstance(instance);
+
+    /// <summary>Every volume, including ones still invisible to Describe* and ones being deleted.</summary>
+    public IReadOnlyList<Ec2VolumeView> Volumes() => _service.Volumes();
+
+    public Ec2VolumeView? Volume(string volumeId) => Volumes().FirstOrDefault(v => v.VolumeId == volumeId);
+
+    /// <summary>Every snapshot, including ones still invisible to Describe*.</summary>
+    public IReadOnlyList<Ec2SnapshotView> Snapshots() => _service.Snapshots();
+
+    /// <summary>Refills every token bucket (e.g. between the setup and the measured part of a benchmark).</summary>
+    public void ResetThrottling() => _throttle.Reset();
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync().ConfigureAwait(false);
+        await _app.DisposeAsync().ConfigureAwait(false);
+    }
+
+    private async Task HandleAsync(HttpContext context)
+    {
+        var requestId = Guid.NewGuid().ToString();
+        var aborted = context.RequestAborted;
+        var parameters = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var (key, value) in context.Request.Query)
+        {
+            parameters[key] = value.ToString();
+        }
+        if (context.Request.HasFormContentType)
+        {
+            var form = await context.Request.ReadFormAsync(aborted).ConfigureAwait(false);
+            foreach (var (key, value) in form)
+            {
+                parameters[key] = value.ToString();
+            }
+        }
+        var action = parameters.GetValueOrDefault("Action") ?? "";
+        var request = new Ec2Request(action, parameters);
+        var time = Options.TimeProvider.GetUtcNow();
+
+        int status;
+        byte[] body;
+        string? errorCode = null;
+        var throttled = false;
+        try
+        {
+            if (Options.Latency > TimeSpan.Zero)
+            {
+                await Task.Delay(Options.Latency, aborted).ConfigureAwait(false);
+            }
+            if (action.Length == 0)
+            {
+                throw Ec2ErrorException.Missing("Action");
+            }
+            if (!Ec2Service.Actions.Contains(action))
+            {
+                throw new Ec2ErrorException("InvalidAction", $"The action {action} is not valid for this web service.");
+            }
+            if (parameters.GetValueOrDefault("Version") != "2016-11-15")
+            {
+                throw new Ec2ErrorException("InvalidParameterValue", $"Unsupported API version '{parameters.GetValueOrDefault("Version")}': this endpoint speaks 2016-11-15.");
+            }
+            var fault = Faults.Take(action);
+            if (fault?.DelayBefore > TimeSpan.Zero)
+            {
+                await Task.Delay(fault.DelayBefore, CancellationToken.None).ConfigureAwait(false);
+            }
+            if (fault?.ErrorCode is { } injected)
+            {
+                throw new Ec2ErrorException(injected, fault.ErrorMessage, fault.StatusCode);
+            }
+            if (!_throttle.TryAcquire(action))
+            {
+                throttled = true;
+                // EC2 answers throttling with 503 and RequestLimitExceeded.
+                throw new Ec2ErrorException("RequestLimitExceeded", "Request limit exceeded.", 503);
+            }
+            var write = _service.Handle(request);
+            body = Ec2Xml.Response(action, requestId, write);
+            status = 200;
+            if (fault?.DelayAfter > TimeSpan.Zero)
+            {
+                // The change is made; the answer arrives after the client may have given up.
+                await Task.Delay(fault.DelayAfter, CancellationToken.None).ConfigureAwait(false);
+            }
+        }
+        catch (Ec2ErrorException error)
+        {
+            errorCode = error.Code;
+            status = error.StatusCode;
+            body = Ec2Xml.Error(error.Code, error.Message, requestId);
+        }
+        catch (OperationCanceledException) when (aborted.IsCancellationRequested)
+        {
+            Statistics.Record(new Ec2CallRecord(time, action, parameters, "ClientClosedRequest"), throttled: false);
+            return;
+        }
+        Statistics.Record(new Ec2CallRecord(time, action, parameters, errorCode), throttled);
+
+        context.Response.StatusCode = status;
+        context.Response.ContentType = "text/xml;charset=UTF-8";
+        context.Response.Headers["x-amzn-RequestId"] = requestId;
+        context.Response.ContentLength = body.Length;
+        try
+        {
+            await context.Response.Body.WriteAsync(body, aborted).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is OperationCanceledException or IOException or ConnectionResetException)
+        {
+            // The client gave up (timeout): the change, if any, stands, as it would in EC2.
+        }
+    }
+}
