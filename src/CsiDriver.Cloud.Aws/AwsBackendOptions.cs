@@ -29,6 +29,14 @@ public sealed class AwsBackendOptions
     public string? OutpostArn { get; set; }
 
     /// <summary>
+    /// The SDK retry mode: "standard" (default) or "adaptive". Adaptive adds a client-side rate limiter that, under
+    /// sustained EC2 throttling, slowed itself to a trickle and failed calls with "capacity could not be obtained"
+    /// in our simulator runs (bench/README.md); standard retries with one client per throttling bucket stayed
+    /// within a few percent of EC2's token-bucket floor.
+    /// </summary>
+    public string RetryMode { get; set; } = "standard";
+
+    /// <summary>
     /// Credentials to use instead of the SDK's default chain. No flag sets this: it exists so tests can
     /// talk to an EC2 simulator without touching the process environment. Production leaves it null.
     /// </summary>
@@ -50,6 +58,10 @@ public sealed class AwsBackendOptions
         if (Ec2Endpoint is not null && !Uri.TryCreate(Ec2Endpoint, UriKind.Absolute, out _))
         {
             errors.Add($"--aws-ec2-endpoint must be an absolute URL, got '{Ec2Endpoint}'");
+        }
+        if (RetryMode is not ("standard" or "adaptive"))
+        {
+            errors.Add($"--aws-retry-mode must be standard or adaptive, got '{RetryMode}'");
         }
         errors.AddRange(Tuning.Validate());
         return errors;

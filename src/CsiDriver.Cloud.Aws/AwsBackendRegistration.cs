@@ -40,7 +40,8 @@ public static class AwsBackendRegistration
             sp.GetRequiredService<ILogger<InstanceMetadataResolver>>()));
 
         // EC2: built on first use, so a node-only driver never needs EC2 and the region may come from metadata.
-        services.AddSingleton<IAmazonEC2>(sp =>
+        // Tests and the benchmark replace Ec2Clients (e.g. Ec2Clients.Shared(client)) to compare clients.
+        services.AddSingleton(sp =>
         {
             var region = Ec2ClientFactory.ResolveRegion(options, Environment.GetEnvironmentVariable);
             if (region is null)
@@ -50,11 +51,12 @@ public static class AwsBackendRegistration
             }
             var endpoint = Ec2ClientFactory.ResolveEndpoint(options, Environment.GetEnvironmentVariable);
             sp.GetRequiredService<ILoggerFactory>().CreateLogger("CsiDriver.Cloud.Aws")
-                .LogInformation("EC2 client for region {Region}, endpoint {Endpoint}", region, endpoint ?? "(regional)");
-            return Ec2ClientFactory.Create(region, endpoint, options.Credentials);
+                .LogInformation("EC2 clients for region {Region}, endpoint {Endpoint}", region, endpoint ?? "(regional)");
+            return new Ec2Clients(() => Ec2ClientFactory.Create(region, endpoint, options.Credentials, options.RetryMode));
         });
+        services.AddSingleton<IAmazonEC2>(sp => sp.GetRequiredService<Ec2Clients>().For("Describe"));
         services.AddSingleton(sp => new Ec2Caller(
-            sp.GetRequiredService<IAmazonEC2>(), sp.GetRequiredService<DriverMetrics>(), sp.GetRequiredService<ILogger<Ec2Caller>>()));
+            sp.GetRequiredService<Ec2Clients>(), sp.GetRequiredService<DriverMetrics>(), sp.GetRequiredService<ILogger<Ec2Caller>>()));
         services.AddSingleton(sp => new Ec2Pollers(
             sp.GetRequiredService<Ec2Caller>(), options.Tuning, sp.GetRequiredService<DriverMetrics>(), sp.GetRequiredService<ILogger<Ec2Pollers>>()));
         services.AddSingleton<DeviceNameAllocator>();

@@ -81,6 +81,11 @@ public sealed class CommandLine
         Description = "AWS: where node metadata comes from, in order: imds,kubernetes.",
         DefaultValueFactory = _ => "imds,kubernetes",
     };
+    private readonly Option<string> _retryMode = new("--aws-retry-mode")
+    {
+        Description = "AWS: SDK retry mode, standard or adaptive (one client per EC2 throttling bucket either way).",
+        DefaultValueFactory = _ => "standard",
+    };
     private readonly Option<string?> _instanceId = new("--instance-id") { Description = "AWS: this node's instance id, skipping metadata lookup." };
     private readonly Option<string?> _availabilityZone = new("--availability-zone") { Description = "AWS: this node's availability zone." };
     private readonly Option<string?> _availabilityZoneId = new("--availability-zone-id") { Description = "AWS: this node's availability zone id." };
@@ -93,7 +98,7 @@ public sealed class CommandLine
         {
             _endpoint, _mode, _driverName, _nodeId, _backend, _stateDir, _zone, _localCapacity, _logFormat, _logLevel,
             _metricsAddress, _volumeAttachLimit, _region, _ec2Endpoint, _extraTags, _metadataSources,
-            _instanceId, _availabilityZone, _availabilityZoneId, _instanceType, _outpostArn,
+            _instanceId, _availabilityZone, _availabilityZoneId, _instanceType, _outpostArn, _retryMode,
         };
         root.SetAction(async (result, cancellationToken) =>
         {
@@ -143,6 +148,7 @@ public sealed class CommandLine
             AvailabilityZoneId = result.GetValue(_availabilityZoneId),
             InstanceType = result.GetValue(_instanceType),
             OutpostArn = result.GetValue(_outpostArn),
+            RetryMode = result.GetValue(_retryMode)!,
         };
         return new DriverConfiguration(driver, local, aws);
     }

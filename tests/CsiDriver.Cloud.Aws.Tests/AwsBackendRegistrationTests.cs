@@ -35,7 +35,13 @@ public sealed class AwsBackendRegistrationTests
 
         var client = provider.GetRequiredService<IAmazonEC2>();
         Assert.StartsWith("http://127.0.0.1:9", client.Config.ServiceURL, StringComparison.Ordinal);
-        Assert.Equal(RequestRetryMode.Adaptive, client.Config.RetryMode);
+        Assert.Equal(RequestRetryMode.Standard, client.Config.RetryMode);
+        // A client per EC2 throttling bucket: Describe* share one, each mutating action has its own.
+        var clients = provider.GetRequiredService<CsiDriver.Cloud.Aws.Ec2.Ec2Clients>();
+        Assert.Same(client, clients.For("DescribeVolumes"));
+        Assert.Same(clients.For("DescribeSnapshots"), clients.For("DescribeInstances"));
+        Assert.NotSame(clients.For("AttachVolume"), clients.For("CreateVolume"));
+        Assert.Same(clients.For("AttachVolume"), clients.For("AttachVolume"));
         Assert.IsType<EbsVolumeProvider>(provider.GetRequiredService<IVolumeProvider>());
         Assert.IsType<EbsDeviceFinder>(provider.GetRequiredService<IDeviceFinder>());
         var identity = await provider.GetRequiredService<INodeIdentityProvider>().GetAsync(CancellationToken.None);

@@ -7,19 +7,26 @@ using Microsoft.Extensions.Logging;
 namespace CsiDriver.Cloud.Aws.Ec2;
 
 /// <summary>
-/// Every EC2 call goes through here: it is timed and counted in the metrics, and a failure leaves as a
-/// StorageException mapped by <see cref="Ec2ErrorMapper"/>. The SDK has already retried (adaptive mode).
+/// Every EC2 call goes through here: it goes out on the client of its throttling bucket, is timed and counted in
+/// the metrics, and a failure leaves as a StorageException mapped by <see cref="Ec2ErrorMapper"/>. The SDK has
+/// already retried (adaptive mode).
 /// </summary>
-public sealed class Ec2Caller(IAmazonEC2 ec2, DriverMetrics metrics, ILogger<Ec2Caller> logger)
+public sealed class Ec2Caller(Ec2Clients clients, DriverMetrics metrics, ILogger<Ec2Caller> logger)
 {
     public const string Backend = "aws";
+
+    /// <summary>Every action through one client (unit tests with a mocked client).</summary>
+    public Ec2Caller(IAmazonEC2 ec2, DriverMetrics metrics, ILogger<Ec2Caller> logger)
+        : this(Ec2Clients.Shared(ec2), metrics, logger)
+    {
+    }
 
     public async Task<T> CallAsync<T>(string action, Func<IAmazonEC2, CancellationToken, Task<T>> call, CancellationToken cancellationToken)
     {
         var started = Stopwatch.GetTimestamp();
         try
         {
-            var result = await call(ec2, cancellationToken).ConfigureAwait(false);
+            var result = await call(clients.For(action), cancellationToken).ConfigureAwait(false);
             metrics.CloudCall(Backend, action, Stopwatch.GetElapsedTime(started), null, throttled: false);
             return result;
         }

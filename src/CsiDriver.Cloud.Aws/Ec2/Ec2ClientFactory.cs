@@ -4,7 +4,7 @@ using Amazon.Runtime;
 
 namespace CsiDriver.Cloud.Aws.Ec2;
 
-/// <summary>Builds the EC2 client: region, endpoint override, adaptive retries, default credential chain.</summary>
+/// <summary>Builds the EC2 client: region, endpoint override, retry mode, default credential chain.</summary>
 public static class Ec2ClientFactory
 {
     /// <summary>
@@ -18,12 +18,15 @@ public static class Ec2ClientFactory
     public static string? ResolveRegion(AwsBackendOptions options, Func<string, string?> environment) =>
         NonEmpty(options.Region) ?? NonEmpty(environment("AWS_REGION")) ?? NonEmpty(environment("AWS_DEFAULT_REGION"));
 
-    public static AmazonEC2Config CreateConfig(string region, string? endpoint)
+    public static AmazonEC2Config CreateConfig(string region, string? endpoint, string retryMode = "standard")
     {
         var config = new AmazonEC2Config
         {
-            // Adaptive: the SDK retries throttled calls and slows its own request rate client-side.
-            RetryMode = RequestRetryMode.Adaptive,
+            // Standard: retries with jittered exponential backoff. Adaptive also rate-limits client-side, which
+            // collapsed under sustained throttling in our measurements (see AwsBackendOptions.RetryMode).
+            RetryMode = retryMode == "adaptive" ? RequestRetryMode.Adaptive : RequestRetryMode.Standard,
+            // More attempts than the default 3: a throttled call waiting out a refill is cheaper than a CO-level retry.
+            MaxErrorRetry = 8,
         };
         if (endpoint is not null)
         {
@@ -39,9 +42,9 @@ public static class Ec2ClientFactory
     }
 
     /// <summary>The client; credentials null means the SDK's default chain (env, web identity, container, instance profile).</summary>
-    public static IAmazonEC2 Create(string region, string? endpoint, AWSCredentials? credentials)
+    public static IAmazonEC2 Create(string region, string? endpoint, AWSCredentials? credentials, string retryMode = "standard")
     {
-        var config = CreateConfig(region, endpoint);
+        var config = CreateConfig(region, endpoint, retryMode);
         return credentials is null ? new AmazonEC2Client(config) : new AmazonEC2Client(credentials, config);
     }
 

@@ -71,6 +71,12 @@ public static class Ec2ErrorMapper
         {
             return MapService(action, service);
         }
+        if (exception.Message.Contains("capacity could not be obtained", StringComparison.OrdinalIgnoreCase))
+        {
+            // The SDK gave up on its own: its retry quota was spent on throttled calls. EC2 did answer.
+            return new StorageException(FailureKind.Unavailable,
+                $"EC2 {action} is throttled: the SDK's retry capacity is used up after repeated throttling; retry later ({exception.Message})", exception);
+        }
         // No answer from EC2 (DNS, connection refused, timeout): transient from the CO's point of view.
         return new StorageException(FailureKind.Unavailable, $"EC2 {action} could not reach the EC2 endpoint: {exception.Message}", exception);
     }

@@ -29,11 +29,13 @@ public sealed class Ec2ClientFactoryTests
     }
 
     [Fact]
-    public void Config_uses_adaptive_retries_and_the_endpoint_override()
+    public void Config_uses_standard_retries_by_default_and_the_endpoint_override()
     {
         var config = Ec2ClientFactory.CreateConfig("us-west-2", "http://127.0.0.1:4566");
 
-        Assert.Equal(RequestRetryMode.Adaptive, config.RetryMode);
+        Assert.Equal(RequestRetryMode.Standard, config.RetryMode);
+        Assert.Equal(8, config.MaxErrorRetry);
+        Assert.Equal(RequestRetryMode.Adaptive, Ec2ClientFactory.CreateConfig("us-west-2", null, "adaptive").RetryMode);
         Assert.StartsWith("http://127.0.0.1:4566", config.ServiceURL, StringComparison.Ordinal);
         Assert.Equal("us-west-2", config.AuthenticationRegion);
     }

@@ -1,4 +1,5 @@
 using Amazon.EC2;
+using CsiDriver.Cloud.Aws.Ec2;
 using Amazon.Runtime;
 using CsiDriver.Cloud.Aws;
 using CsiDriver.Cloud.Local;
@@ -70,7 +71,7 @@ public static class SimulatedAws
     /// backoff, no client-side rate limiter), for comparing against the provider's own client.
     /// </summary>
     public static void UseStandardRetries(IServiceCollection services, DriverConfiguration configuration) =>
-        services.AddSingleton<IAmazonEC2>(_ => new AmazonEC2Client(
+        services.AddSingleton(_ => Ec2Clients.Shared(new AmazonEC2Client(
             configuration.Aws.Credentials ?? new BasicAWSCredentials("test", "test"),
             new AmazonEC2Config
             {
@@ -78,5 +79,5 @@ public static class SimulatedAws
                 AuthenticationRegion = configuration.Aws.Region,
                 RetryMode = RequestRetryMode.Standard,
                 MaxErrorRetry = 10,
-            }));
+            })));
 }
