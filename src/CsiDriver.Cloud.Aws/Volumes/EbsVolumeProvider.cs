@@ -48,7 +48,9 @@ public sealed class EbsVolumeProvider(
     {
         var parameters = VolumeParameters.Parse(spec.Parameters, spec.MutableParameters, spec.Capabilities);
         var multiAttach = CheckAccessModes(spec.Capabilities, parameters);
-        var sizeGiB = SizeGiB(spec.RequiredBytes, spec.LimitBytes, parameters.Limits);
+        // With a source and no size asked for, the new volume is the source's size, not the 100 GiB default.
+        var sizeUnspecified = spec.RequiredBytes == 0 && spec.LimitBytes == 0 && spec.ContentSource is not null;
+        var sizeGiB = sizeUnspecified ? parameters.Limits.MinGiB : SizeGiB(spec.RequiredBytes, spec.LimitBytes, parameters.Limits);
 
         Snapshot? sourceSnapshot = null;
         Volume? sourceVolume = null;

@@ -235,6 +235,17 @@ public sealed class EbsVolumeProviderTests : IDisposable
     }
 
     [Fact]
+    public async Task Restore_without_a_requested_size_takes_the_snapshot_size_not_the_default()
+    {
+        _ec2.Snapshots["snap-2"] = new Snapshot { SnapshotId = "snap-2", VolumeSize = 8, State = SnapshotState.Completed, VolumeId = "vol-src" };
+
+        var info = await _ec2.Provider.CreateVolumeAsync(Spec(requiredBytes: 0, source: new VolumeContentSourceSpec("snap-2", null)), CancellationToken.None);
+
+        Assert.Equal(8, Assert.Single(_creates).Size);
+        Assert.Equal(8 * GiB, info.CapacityBytes);
+    }
+
+    [Fact]
     public async Task Restore_from_missing_snapshot_is_not_found()
     {
         var error = await Assert.ThrowsAsync<StorageException>(() =>
