@@ -36,6 +36,9 @@ public sealed class AwsBackendOptions
     /// </summary>
     public string RetryMode { get; set; } = "standard";
 
+    /// <summary>Pace calls to EC2's default request-rate buckets client-side (see Ec2CallPacer); off for raised account limits.</summary>
+    public bool PaceCalls { get; set; } = true;
+
     /// <summary>
     /// Credentials to use instead of the SDK's default chain. No flag sets this: it exists so tests can
     /// talk to an EC2 simulator without touching the process environment. Production leaves it null.

@@ -55,8 +55,10 @@ public static class AwsBackendRegistration
             return new Ec2Clients(() => Ec2ClientFactory.Create(region, endpoint, options.Credentials, options.RetryMode));
         });
         services.AddSingleton<IAmazonEC2>(sp => sp.GetRequiredService<Ec2Clients>().For("Describe"));
+        services.AddSingleton(_ => options.PaceCalls ? new Ec2CallPacer(Ec2CallPacer.Ec2Defaults) : Ec2CallPacer.None);
         services.AddSingleton(sp => new Ec2Caller(
-            sp.GetRequiredService<Ec2Clients>(), sp.GetRequiredService<DriverMetrics>(), sp.GetRequiredService<ILogger<Ec2Caller>>()));
+            sp.GetRequiredService<Ec2Clients>(), sp.GetRequiredService<Ec2CallPacer>(),
+            sp.GetRequiredService<DriverMetrics>(), sp.GetRequiredService<ILogger<Ec2Caller>>()));
         services.AddSingleton(sp => new Ec2Pollers(
             sp.GetRequiredService<Ec2Caller>(), options.Tuning, sp.GetRequiredService<DriverMetrics>(), sp.GetRequiredService<ILogger<Ec2Pollers>>()));
         services.AddSingleton<DeviceNameAllocator>();

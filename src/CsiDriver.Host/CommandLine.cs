@@ -86,6 +86,11 @@ public sealed class CommandLine
         Description = "AWS: SDK retry mode, standard or adaptive (one client per EC2 throttling bucket either way).",
         DefaultValueFactory = _ => "standard",
     };
+    private readonly Option<bool> _paceCalls = new("--aws-pace-calls")
+    {
+        Description = "AWS: pace EC2 calls to EC2's default request-rate buckets so bursts are not throttled; false for raised account limits.",
+        DefaultValueFactory = _ => true,
+    };
     private readonly Option<string?> _instanceId = new("--instance-id") { Description = "AWS: this node's instance id, skipping metadata lookup." };
     private readonly Option<string?> _availabilityZone = new("--availability-zone") { Description = "AWS: this node's availability zone." };
     private readonly Option<string?> _availabilityZoneId = new("--availability-zone-id") { Description = "AWS: this node's availability zone id." };
@@ -98,7 +103,7 @@ public sealed class CommandLine
         {
             _endpoint, _mode, _driverName, _nodeId, _backend, _stateDir, _zone, _localCapacity, _logFormat, _logLevel,
             _metricsAddress, _volumeAttachLimit, _region, _ec2Endpoint, _extraTags, _metadataSources,
-            _instanceId, _availabilityZone, _availabilityZoneId, _instanceType, _outpostArn, _retryMode,
+            _instanceId, _availabilityZone, _availabilityZoneId, _instanceType, _outpostArn, _retryMode, _paceCalls,
         };
         root.SetAction(async (result, cancellationToken) =>
         {
@@ -149,6 +154,7 @@ public sealed class CommandLine
             InstanceType = result.GetValue(_instanceType),
             OutpostArn = result.GetValue(_outpostArn),
             RetryMode = result.GetValue(_retryMode)!,
+            PaceCalls = result.GetValue(_paceCalls),
         };
         return new DriverConfiguration(driver, local, aws);
     }

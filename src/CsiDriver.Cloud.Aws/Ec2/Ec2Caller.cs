@@ -11,18 +11,19 @@ namespace CsiDriver.Cloud.Aws.Ec2;
 /// the metrics, and a failure leaves as a StorageException mapped by <see cref="Ec2ErrorMapper"/>. The SDK has
 /// already retried (adaptive mode).
 /// </summary>
-public sealed class Ec2Caller(Ec2Clients clients, DriverMetrics metrics, ILogger<Ec2Caller> logger)
+public sealed class Ec2Caller(Ec2Clients clients, Ec2CallPacer pacer, DriverMetrics metrics, ILogger<Ec2Caller> logger)
 {
     public const string Backend = "aws";
 
-    /// <summary>Every action through one client (unit tests with a mocked client).</summary>
+    /// <summary>Every action through one client, unpaced (unit tests with a mocked client).</summary>
     public Ec2Caller(IAmazonEC2 ec2, DriverMetrics metrics, ILogger<Ec2Caller> logger)
-        : this(Ec2Clients.Shared(ec2), metrics, logger)
+        : this(Ec2Clients.Shared(ec2), Ec2CallPacer.None, metrics, logger)
     {
     }
 
     public async Task<T> CallAsync<T>(string action, Func<IAmazonEC2, CancellationToken, Task<T>> call, CancellationToken cancellationToken)
     {
+        using var token = await pacer.WaitAsync(action, cancellationToken).ConfigureAwait(false);
         var started = Stopwatch.GetTimestamp();
         try
         {
