@@ -1,3 +1,4 @@
+using static CsiDriver.Testing.CsiRequests;
 using Csi.V1;
 using Grpc.Core;
 using static CsiDriver.Cloud.Aws.Tests.EndToEnd.AwsRequests;

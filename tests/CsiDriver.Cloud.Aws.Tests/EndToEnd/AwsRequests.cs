@@ -1,3 +1,4 @@
+using static CsiDriver.Testing.CsiRequests;
 using Csi.V1;
 using Grpc.Core;
 using Mode = Csi.V1.VolumeCapability.Types.AccessMode.Types.Mode;
@@ -22,18 +23,6 @@ internal static class AwsRequests
     public const string MissingVolume = "vol-00000000000000000";
 
     public const string MissingSnapshot = "snap-00000000000000000";
-
-    public static VolumeCapability Mount(Mode mode = Mode.SingleNodeWriter, string fsType = "ext4") => new()
-    {
-        AccessMode = new VolumeCapability.Types.AccessMode { Mode = mode },
-        Mount = new VolumeCapability.Types.MountVolume { FsType = fsType },
-    };
-
-    public static VolumeCapability Block(Mode mode = Mode.SingleNodeWriter) => new()
-    {
-        AccessMode = new VolumeCapability.Types.AccessMode { Mode = mode },
-        Block = new VolumeCapability.Types.BlockVolume(),
-    };
 
     public static CreateVolumeRequest Create(string name, long requiredBytes = 1 * GiB, long limitBytes = 0, VolumeCapability? capability = null, string zone = "us-east-1a")
     {
@@ -67,18 +56,4 @@ internal static class AwsRequests
         Readonly = readOnly,
         VolumeCapability = capability ?? Mount(),
     };
-
-    public static ControllerExpandVolumeRequest Expand(string volumeId, long requiredBytes, long limitBytes = 0, VolumeCapability? capability = null) => new()
-    {
-        VolumeId = volumeId,
-        CapacityRange = new CapacityRange { RequiredBytes = requiredBytes, LimitBytes = limitBytes },
-        VolumeCapability = capability,
-    };
-
-    public static async Task<RpcException> AssertFailsWith<T>(StatusCode code, Func<AsyncUnaryCall<T>> call)
-    {
-        var ex = await Assert.ThrowsAsync<RpcException>(async () => await call());
-        Assert.True(code == ex.StatusCode, $"expected {code}, got {ex.StatusCode}: {ex.Status.Detail}");
-        return ex;
-    }
 }

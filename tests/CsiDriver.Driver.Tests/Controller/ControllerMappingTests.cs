@@ -1,3 +1,4 @@
+using static CsiDriver.Testing.CsiRequests;
 using Csi.V1;
 using CsiDriver.Core.Errors;
 using CsiDriver.Core.Volumes;
