@@ -78,8 +78,11 @@ public sealed class AttachmentManager(
             {
                 var request = new AttachVolumeRequest { VolumeId = volumeId, InstanceId = instanceId, Device = device };
                 await ec2.CallAsync("AttachVolume", (c, t) => c.AttachVolumeAsync(request, t), cancellationToken).ConfigureAwait(false);
-                logger.LogInformation("Attaching {VolumeId} to {InstanceId} as {Device}", volumeId, instanceId, device);
+                logger.LogInformation("Attaching {VolumeId} to {InstanceId} as {Device}; waiting for EC2 to report it attached", volumeId, instanceId, device);
+                var waitStarted = System.Diagnostics.Stopwatch.GetTimestamp();
                 await WaitAttachedAsync(volumeId, instanceId, cancellationToken).ConfigureAwait(false);
+                logger.LogInformation("Attached {VolumeId} to {InstanceId} as {Device} after waiting {ElapsedMs} ms", volumeId, instanceId, device,
+                    (long)System.Diagnostics.Stopwatch.GetElapsedTime(waitStarted).TotalMilliseconds);
                 return Context(device);
             }
             catch (StorageException ex) when (IsNameInUse(ex) && attempt < MaxNameConflicts)
@@ -135,8 +138,11 @@ public sealed class AttachmentManager(
                 }
             }
             var instanceId = attachment.InstanceId;
+            var waitStarted = System.Diagnostics.Stopwatch.GetTimestamp();
             await pollers.Volumes.WaitAsync(volumeId, v => FindAttachment(v, instanceId) is not { } a || a.State == VolumeAttachmentState.Detached,
                 new WaitSpec($"volume {volumeId} to detach from {instanceId}"), cancellationToken).ConfigureAwait(false);
+            logger.LogInformation("Detached {VolumeId} from {InstanceId} after waiting {ElapsedMs} ms", volumeId, instanceId,
+                (long)System.Diagnostics.Stopwatch.GetElapsedTime(waitStarted).TotalMilliseconds);
             devices.Release(instanceId, volumeId);
         }
         if (attachments.Count == 0)
