@@ -2,6 +2,7 @@ using CsiDriver.Core;
 using CsiDriver.Core.Concurrency;
 using CsiDriver.Core.Observability;
 using CsiDriver.Driver.Controller;
+using CsiDriver.Driver.GroupController;
 using CsiDriver.Driver.Grpc;
 using CsiDriver.Driver.Identity;
 using CsiDriver.Driver.Node;
@@ -34,6 +35,7 @@ public static class CsiServiceRegistration
         if (options.RunsController)
         {
             endpoints.MapGrpcService<ControllerService>();
+            endpoints.MapGrpcService<GroupControllerService>();
         }
         if (options.RunsNode)
         {
