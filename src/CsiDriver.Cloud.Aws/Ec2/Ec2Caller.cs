@@ -9,7 +9,7 @@ namespace CsiDriver.Cloud.Aws.Ec2;
 /// <summary>
 /// Every EC2 call goes through here: it goes out on the client of its throttling bucket, is timed and counted in
 /// the metrics, and a failure leaves as a StorageException mapped by <see cref="Ec2ErrorMapper"/>. The SDK has
-/// already retried (adaptive mode).
+/// already retried (standard mode by default).
 /// </summary>
 public sealed class Ec2Caller(Ec2Clients clients, Ec2CallPacer pacer, DriverMetrics metrics, ILogger<Ec2Caller> logger)
 {

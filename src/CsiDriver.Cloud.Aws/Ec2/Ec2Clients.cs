@@ -5,9 +5,9 @@ namespace CsiDriver.Cloud.Aws.Ec2;
 
 /// <summary>
 /// One EC2 client per throttling bucket. EC2 rate-limits each mutating action in its own token bucket and all
-/// Describe* calls in a shared one, while the SDK's adaptive retry mode keeps one client-side rate limiter and one
-/// retry quota per client. With a single client, a storm of throttled DescribeVolumes polls would drain the quota
-/// and slow AttachVolume down too, although EC2 still had attach capacity; a client per bucket keeps them apart.
+/// Describe* calls in a shared one, while the SDK keeps one retry quota (and, in adaptive mode, one client-side
+/// rate limiter) per client. With a single client, a storm of throttled DescribeVolumes polls would drain the quota
+/// and hold AttachVolume back too, although EC2 still had attach capacity; a client per bucket keeps them apart.
 /// </summary>
 public sealed class Ec2Clients : IDisposable
 {
