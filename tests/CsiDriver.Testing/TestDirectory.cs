@@ -68,28 +68,13 @@ public sealed class TestDirectory : IDisposable
             .Where(mountPoint => mountPoint.StartsWith(prefix, StringComparison.Ordinal))
             .ToList();
 
-    public static List<string> LoopDevicesBackedBelow(string prefix)
-    {
-        var devices = new List<string>();
-        if (!Directory.Exists("/sys/block"))
-        {
-            return devices;
-        }
-        foreach (var dir in Directory.EnumerateDirectories("/sys/block", "loop*"))
-        {
-            var backing = System.IO.Path.Combine(dir, "loop", "backing_file");
-            if (!File.Exists(backing))
-            {
-                continue;
-            }
-            var file = File.ReadAllText(backing).Trim();
-            if (file.StartsWith(prefix, StringComparison.Ordinal))
-            {
-                devices.Add("/dev/" + System.IO.Path.GetFileName(dir));
-            }
-        }
-        return devices;
-    }
+    /// <summary>Loop devices whose backing file lies below prefix (read the way the local backend reads them,
+    /// tolerating a device that is detached while the list is made).</summary>
+    public static List<string> LoopDevicesBackedBelow(string prefix) =>
+        CsiDriver.Cloud.Local.LoopDevices.List()
+            .Where(loop => loop.BackingFile.StartsWith(prefix, StringComparison.Ordinal))
+            .Select(loop => loop.Device)
+            .ToList();
 
     private static string Unescape(string field) =>
         field.Replace("\\040", " ", StringComparison.Ordinal).Replace("\\011", "\t", StringComparison.Ordinal)
