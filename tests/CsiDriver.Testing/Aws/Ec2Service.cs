@@ -123,14 +123,9 @@ internal sealed partial class Ec2Service(Ec2SimulatorOptions options, Ec2Statist
             {
                 throw Ec2ErrorException.InvalidValue("ClientToken", token, "The client token must be at most 64 ASCII characters.");
             }
-            if (_clientTokens.TryGetValue(token, out var prior))
+            if (Replayed(request, token) is { } prior)
             {
-                if (prior.Fingerprint != request.Fingerprint())
-                {
-                    throw new Ec2ErrorException("IdempotentParameterMismatch",
-                        $"The client token '{token}' was used with different parameters in an earlier request.");
-                }
-                return w => WriteVolume(w, prior.Volume, now);
+                return w => WriteVolume(w, prior, now);
             }
         }
 
@@ -160,10 +155,7 @@ internal sealed partial class Ec2Service(Ec2SimulatorOptions options, Ec2Statist
         }
 
         var type = request.Get("VolumeType") ?? "gp2";
-        if (!VolumeTypes.Contains(type))
-        {
-            throw Ec2ErrorException.InvalidValue("VolumeType", type, $"Valid values: {string.Join(", ", VolumeTypes)}.");
-        }
+        RequireVolumeType(type);
         var size = request.GetInt("Size") ?? snapshot?.VolumeSize
             ?? throw new Ec2ErrorException("MissingParameter", "The request must contain the parameter size or snapshotId");
         if (snapshot is not null && size < snapshot.VolumeSize)
@@ -185,10 +177,7 @@ internal sealed partial class Ec2Service(Ec2SimulatorOptions options, Ec2Statist
         }
 
         var multiAttach = request.GetBool("MultiAttachEnabled") ?? false;
-        if (multiAttach && type is not ("io1" or "io2"))
-        {
-            throw new Ec2ErrorException("InvalidParameterCombination", $"Multi-Attach is supported only on io1 and io2 volumes, not {type}.");
-        }
+        RequireMultiAttachType(multiAttach, type);
         var tags = request.GetTagSpecifications("volume");
 
         var volume = new SimVolume
@@ -209,15 +198,7 @@ internal sealed partial class Ec2Service(Ec2SimulatorOptions options, Ec2Statist
             AvailableAt = now + options.VolumeCreateDelay,
             VisibleAt = now + options.VisibilityDelay,
         };
-        foreach (var (key, value) in tags)
-        {
-            volume.Tags[key] = value;
-        }
-        _volumes[volume.Id] = volume;
-        if (token is not null)
-        {
-            _clientTokens[token] = (request.Fingerprint(), volume);
-        }
+        Register(volume, tags, request, token);
         return w => WriteVolume(w, volume, now);
     }
 
@@ -225,14 +206,9 @@ internal sealed partial class Ec2Service(Ec2SimulatorOptions options, Ec2Statist
     private Action<XmlWriter> CopyVolumes(Ec2Request request, DateTimeOffset now)
     {
         var token = request.Get("ClientToken");
-        if (token is not null && _clientTokens.TryGetValue(token, out var prior))
+        if (token is not null && Replayed(request, token) is { } prior)
         {
-            if (prior.Fingerprint != request.Fingerprint())
-            {
-                throw new Ec2ErrorException("IdempotentParameterMismatch",
-                    $"The client token '{token}' was used with different parameters in an earlier request.");
-            }
-            return w => w.Set("volumeSet", [prior.Volume], v => WriteVolume(w, v, now));
+            return w => w.Set("volumeSet", [prior], v => WriteVolume(w, v, now));
         }
         var source = FindVolume(request.Required("SourceVolumeId"));
         if (source.State(now) is not ("available" or "in-use"))
@@ -245,16 +221,10 @@ internal sealed partial class Ec2Service(Ec2SimulatorOptions options, Ec2Statist
             throw new Ec2ErrorException("InvalidParameterValue", $"The size of the copy ({size}GiB) must be at least the size of the source volume ({source.Size}GiB).");
         }
         var type = request.Get("VolumeType") ?? source.Type;
-        if (!VolumeTypes.Contains(type))
-        {
-            throw Ec2ErrorException.InvalidValue("VolumeType", type, $"Valid values: {string.Join(", ", VolumeTypes)}.");
-        }
+        RequireVolumeType(type);
         var (iops, throughput) = Performance(type, size, request.GetInt("Iops"), request.GetInt("Throughput"), current: null);
         var multiAttach = request.GetBool("MultiAttachEnabled") ?? false;
-        if (multiAttach && type is not ("io1" or "io2"))
-        {
-            throw new Ec2ErrorException("InvalidParameterCombination", $"Multi-Attach is supported only on io1 and io2 volumes, not {type}.");
-        }
+        RequireMultiAttachType(multiAttach, type);
         var tags = request.GetTagSpecifications("volume");
         var volume = new SimVolume
         {
@@ -273,6 +243,42 @@ internal sealed partial class Ec2Service(Ec2SimulatorOptions options, Ec2Statist
             AvailableAt = now + options.VolumeCreateDelay,
             VisibleAt = now + options.VisibilityDelay,
         };
+        Register(volume, tags, request, token);
+        return w => w.Set("volumeSet", [volume], v => WriteVolume(w, v, now));
+    }
+
+    /// <summary>The volume an earlier request with this client token made; a different request with the token is EC2's mismatch error.</summary>
+    private SimVolume? Replayed(Ec2Request request, string token)
+    {
+        if (!_clientTokens.TryGetValue(token, out var prior))
+        {
+            return null;
+        }
+        return prior.Fingerprint == request.Fingerprint()
+            ? prior.Volume
+            : throw new Ec2ErrorException("IdempotentParameterMismatch",
+                $"The client token '{token}' was used with different parameters in an earlier request.");
+    }
+
+    private static void RequireVolumeType(string type)
+    {
+        if (!VolumeTypes.Contains(type))
+        {
+            throw Ec2ErrorException.InvalidValue("VolumeType", type, $"Valid values: {string.Join(", ", VolumeTypes)}.");
+        }
+    }
+
+    private static void RequireMultiAttachType(bool multiAttach, string type)
+    {
+        if (multiAttach && type is not ("io1" or "io2"))
+        {
+            throw new Ec2ErrorException("InvalidParameterCombination", $"Multi-Attach is supported only on io1 and io2 volumes, not {type}.");
+        }
+    }
+
+    /// <summary>Tags the new volume, stores it, and remembers its client token for replays.</summary>
+    private void Register(SimVolume volume, IEnumerable<KeyValuePair<string, string>> tags, Ec2Request request, string? token)
+    {
         foreach (var (key, value) in tags)
         {
             volume.Tags[key] = value;
@@ -282,7 +288,6 @@ internal sealed partial class Ec2Service(Ec2SimulatorOptions options, Ec2Statist
         {
             _clientTokens[token] = (request.Fingerprint(), volume);
         }
-        return w => w.Set("volumeSet", [volume], v => WriteVolume(w, v, now));
     }
 
     /// <summary>Checks size, IOPS and throughput for the type; returns what the volume reports.</summary>
