@@ -53,111 +53,54 @@ public sealed class Ec2Pollers
 
     public BatchPoller<Instance> Instances { get; }
 
-    private static async Task<IReadOnlyDictionary<string, Volume>> DescribeVolumesAsync(Ec2Caller ec2, IReadOnlyList<string> ids, CancellationToken ct)
-    {
-        var found = new Dictionary<string, Volume>(StringComparer.Ordinal);
-        string? token = null;
-        do
+    private static Task<IReadOnlyDictionary<string, Volume>> DescribeVolumesAsync(Ec2Caller ec2, IReadOnlyList<string> ids, CancellationToken ct) =>
+        AllPagesAsync<Volume>(async token =>
         {
-            var request = new DescribeVolumesRequest
-            {
-                Filters = [new Filter("volume-id", [.. ids])],
-                MaxResults = 500,
-                NextToken = token,
-            };
+            var request = new DescribeVolumesRequest { Filters = [new Filter("volume-id", [.. ids])], MaxResults = 500, NextToken = token };
             var response = await ec2.CallAsync("DescribeVolumes", (c, t) => c.DescribeVolumesAsync(request, t), ct).ConfigureAwait(false);
-            foreach (var volume in response.Volumes ?? [])
-            {
-                found[volume.VolumeId] = volume;
-            }
-            token = string.IsNullOrEmpty(response.NextToken) ? null : response.NextToken;
-        }
-        while (token is not null);
-        return found;
-    }
+            return (response.Volumes, response.NextToken);
+        }, (found, volume) => found[volume.VolumeId] = volume);
 
-    private static async Task<IReadOnlyDictionary<string, Snapshot>> DescribeSnapshotsAsync(Ec2Caller ec2, IReadOnlyList<string> ids, CancellationToken ct)
-    {
-        var found = new Dictionary<string, Snapshot>(StringComparer.Ordinal);
-        string? token = null;
-        do
+    private static Task<IReadOnlyDictionary<string, Snapshot>> DescribeSnapshotsAsync(Ec2Caller ec2, IReadOnlyList<string> ids, CancellationToken ct) =>
+        AllPagesAsync<Snapshot>(async token =>
         {
-            var request = new DescribeSnapshotsRequest
-            {
-                Filters = [new Filter("snapshot-id", [.. ids])],
-                MaxResults = 1000,
-                NextToken = token,
-            };
+            var request = new DescribeSnapshotsRequest { Filters = [new Filter("snapshot-id", [.. ids])], MaxResults = 1000, NextToken = token };
             var response = await ec2.CallAsync("DescribeSnapshots", (c, t) => c.DescribeSnapshotsAsync(request, t), ct).ConfigureAwait(false);
-            foreach (var snapshot in response.Snapshots ?? [])
-            {
-                found[snapshot.SnapshotId] = snapshot;
-            }
-            token = string.IsNullOrEmpty(response.NextToken) ? null : response.NextToken;
-        }
-        while (token is not null);
-        return found;
-    }
+            return (response.Snapshots, response.NextToken);
+        }, (found, snapshot) => found[snapshot.SnapshotId] = snapshot);
 
-    private static async Task<IReadOnlyDictionary<string, VolumeModification>> DescribeModificationsAsync(Ec2Caller ec2, IReadOnlyList<string> ids, CancellationToken ct)
-    {
-        var found = new Dictionary<string, VolumeModification>(StringComparer.Ordinal);
-        string? token = null;
-        do
+    private static Task<IReadOnlyDictionary<string, VolumeModification>> DescribeModificationsAsync(Ec2Caller ec2, IReadOnlyList<string> ids, CancellationToken ct) =>
+        AllPagesAsync<VolumeModification>(async token =>
         {
-            var request = new DescribeVolumesModificationsRequest
-            {
-                Filters = [new Filter("volume-id", [.. ids])],
-                MaxResults = 500,
-                NextToken = token,
-            };
+            var request = new DescribeVolumesModificationsRequest { Filters = [new Filter("volume-id", [.. ids])], MaxResults = 500, NextToken = token };
             var response = await ec2.CallAsync("DescribeVolumesModifications", (c, t) => c.DescribeVolumesModificationsAsync(request, t), ct).ConfigureAwait(false);
-            foreach (var modification in response.VolumesModifications ?? [])
-            {
-                // EC2 may return older modifications of the same volume; the latest start wins.
-                if (!found.TryGetValue(modification.VolumeId, out var seen) || (modification.StartTime ?? DateTime.MinValue) >= (seen.StartTime ?? DateTime.MinValue))
-                {
-                    found[modification.VolumeId] = modification;
-                }
-            }
-            token = string.IsNullOrEmpty(response.NextToken) ? null : response.NextToken;
-        }
-        while (token is not null);
-        return found;
-    }
-
-    private static async Task<IReadOnlyDictionary<string, Volume>> DescribeVolumesByNameAsync(Ec2Caller ec2, IReadOnlyList<string> names, CancellationToken ct)
-    {
-        var found = new Dictionary<string, Volume>(StringComparer.Ordinal);
-        string? token = null;
-        do
+            return (response.VolumesModifications, response.NextToken);
+        }, (found, modification) =>
         {
-            var request = new DescribeVolumesRequest
+            // EC2 may return older modifications of the same volume; the latest start wins.
+            if (!found.TryGetValue(modification.VolumeId, out var seen) || (modification.StartTime ?? DateTime.MinValue) >= (seen.StartTime ?? DateTime.MinValue))
             {
-                Filters = [new Filter("tag:" + EbsTags.VolumeName, [.. names])],
-                MaxResults = 500,
-                NextToken = token,
-            };
-            var response = await ec2.CallAsync("DescribeVolumes", (c, t) => c.DescribeVolumesAsync(request, t), ct).ConfigureAwait(false);
-            foreach (var volume in response.Volumes ?? [])
-            {
-                if (volume.State != VolumeState.Deleting && volume.State != VolumeState.Deleted
-                    && EbsTags.Get(volume.Tags, EbsTags.VolumeName) is { } name)
-                {
-                    found.TryAdd(name, volume);
-                }
+                found[modification.VolumeId] = modification;
             }
-            token = string.IsNullOrEmpty(response.NextToken) ? null : response.NextToken;
-        }
-        while (token is not null);
-        return found;
-    }
+        });
 
-    private static async Task<IReadOnlyDictionary<string, Snapshot>> DescribeSnapshotsByNameAsync(Ec2Caller ec2, IReadOnlyList<string> names, CancellationToken ct)
-    {
-        var found = new Dictionary<string, Snapshot>(StringComparer.Ordinal);
-        string? token = null;
-        do
+    private static Task<IReadOnlyDictionary<string, Volume>> DescribeVolumesByNameAsync(Ec2Caller ec2, IReadOnlyList<string> names, CancellationToken ct) =>
+        AllPagesAsync<Volume>(async token =>
+        {
+            var request = new DescribeVolumesRequest { Filters = [new Filter("tag:" + EbsTags.VolumeName, [.. names])], MaxResults = 500, NextToken = token };
+            var response = await ec2.CallAsync("DescribeVolumes", (c, t) => c.DescribeVolumesAsync(request, t), ct).ConfigureAwait(false);
+            return (response.Volumes, response.NextToken);
+        }, (found, volume) =>
+        {
+            if (volume.State != VolumeState.Deleting && volume.State != VolumeState.Deleted
+                && EbsTags.Get(volume.Tags, EbsTags.VolumeName) is { } name)
+            {
+                found.TryAdd(name, volume);
+            }
+        });
+
+    private static Task<IReadOnlyDictionary<string, Snapshot>> DescribeSnapshotsByNameAsync(Ec2Caller ec2, IReadOnlyList<string> names, CancellationToken ct) =>
+        AllPagesAsync<Snapshot>(async token =>
         {
             var request = new DescribeSnapshotsRequest
             {
@@ -167,37 +110,38 @@ public sealed class Ec2Pollers
                 NextToken = token,
             };
             var response = await ec2.CallAsync("DescribeSnapshots", (c, t) => c.DescribeSnapshotsAsync(request, t), ct).ConfigureAwait(false);
-            foreach (var snapshot in response.Snapshots ?? [])
+            return (response.Snapshots, response.NextToken);
+        }, (found, snapshot) =>
+        {
+            if (snapshot.State != SnapshotState.Error && EbsTags.Get(snapshot.Tags, EbsTags.SnapshotName) is { } name)
             {
-                if (snapshot.State != SnapshotState.Error && EbsTags.Get(snapshot.Tags, EbsTags.SnapshotName) is { } name)
-                {
-                    found.TryAdd(name, snapshot);
-                }
+                found.TryAdd(name, snapshot);
             }
-            token = string.IsNullOrEmpty(response.NextToken) ? null : response.NextToken;
-        }
-        while (token is not null);
-        return found;
-    }
+        });
 
-    private static async Task<IReadOnlyDictionary<string, Instance>> DescribeInstancesAsync(Ec2Caller ec2, IReadOnlyList<string> ids, CancellationToken ct)
+    private static Task<IReadOnlyDictionary<string, Instance>> DescribeInstancesAsync(Ec2Caller ec2, IReadOnlyList<string> ids, CancellationToken ct) =>
+        AllPagesAsync<Instance>(async token =>
+        {
+            var request = new DescribeInstancesRequest { Filters = [new Filter("instance-id", [.. ids])], MaxResults = 1000, NextToken = token };
+            var response = await ec2.CallAsync("DescribeInstances", (c, t) => c.DescribeInstancesAsync(request, t), ct).ConfigureAwait(false);
+            return ((response.Reservations ?? []).SelectMany(r => r.Instances ?? []), response.NextToken);
+        }, (found, instance) => found[instance.InstanceId] = instance);
+
+    /// <summary>Follows NextToken to the last page, folding every item into one map the way <paramref name="add"/> says.</summary>
+    private static async Task<IReadOnlyDictionary<string, T>> AllPagesAsync<T>(
+        Func<string?, Task<(IEnumerable<T>? Items, string? NextToken)>> page,
+        Action<Dictionary<string, T>, T> add)
     {
-        var found = new Dictionary<string, Instance>(StringComparer.Ordinal);
+        var found = new Dictionary<string, T>(StringComparer.Ordinal);
         string? token = null;
         do
         {
-            var request = new DescribeInstancesRequest
+            var (items, next) = await page(token).ConfigureAwait(false);
+            foreach (var item in items ?? [])
             {
-                Filters = [new Filter("instance-id", [.. ids])],
-                MaxResults = 1000,
-                NextToken = token,
-            };
-            var response = await ec2.CallAsync("DescribeInstances", (c, t) => c.DescribeInstancesAsync(request, t), ct).ConfigureAwait(false);
-            foreach (var instance in (response.Reservations ?? []).SelectMany(r => r.Instances ?? []))
-            {
-                found[instance.InstanceId] = instance;
+                add(found, item);
             }
-            token = string.IsNullOrEmpty(response.NextToken) ? null : response.NextToken;
+            token = string.IsNullOrEmpty(next) ? null : next;
         }
         while (token is not null);
         return found;
