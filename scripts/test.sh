@@ -28,6 +28,19 @@ for trx in "$results"/*.trx; do
   f=$(sed -n 's/.* failed="\([0-9]*\)".*/\1/p' <<<"$counters")
   passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0}))
 done
+if [ "$failed" -gt 0 ]; then
+  # Name each failed test and the first lines of its message, so the tail of a CI log says what broke.
+  echo "failed tests:"
+  for trx in "$results"/*.trx; do
+    [ -f "$trx" ] || continue
+    awk '
+      /<UnitTestResult / && /outcome="Failed"/ { match($0, /testName="[^"]*"/); name = substr($0, RSTART + 10, RLENGTH - 11); infail = 1; print "  - " name; lines = 0; next }
+      infail && /<Message>/ { inmsg = 1; sub(/.*<Message>/, "") }
+      infail && inmsg { done = sub(/<\/Message>.*/, ""); if (lines < 6) print "      " $0; lines++; if (done) { inmsg = 0; infail = 0 } }
+      /<\/UnitTestResult>/ { infail = 0; inmsg = 0 }
+    ' "$trx" | sed 's/&quot;/"/g; s/&lt;/</g; s/&gt;/>/g; s/&apos;/'"'"'/g; s/&amp;/\&/g'
+  done
+fi
 if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
   # The run failed without a failed test (a crash or an aborted test host): count it.
   failed=1

@@ -125,12 +125,14 @@ public sealed class AwsResilienceTests
     [Fact]
     public async Task An_EC2_outage_is_unavailable_and_the_retry_after_it_succeeds()
     {
-        await using var env = await AwsEnvironment.StartAsync("aws-outage");
+        // Two SDK retries: the outage (20 failures) outlasts them without a minute of backoff.
+        await using var env = await AwsEnvironment.StartAsync("aws-outage", services: SimulatedAws.WithSdkRetries(2));
         env.Simulator.Faults.Inject("CreateVolume", Ec2Fault.InternalError(), times: 20);
 
         var failed = await Assert.ThrowsAsync<RpcException>(async () => await env.Controller.CreateVolumeAsync(Create("pvc-outage")));
         Assert.True(failed.StatusCode is StatusCode.Unavailable or StatusCode.Internal, $"got {failed.StatusCode}: {failed.Status.Detail}");
         Assert.Empty(env.Simulator.Volumes());
+        Assert.Equal(3, env.Simulator.Statistics.Errors("CreateVolume"));
 
         env.Simulator.Faults.Clear();
         var created = await RetryWhileAbortedAsync(() => env.Controller.CreateVolumeAsync(Create("pvc-outage")));

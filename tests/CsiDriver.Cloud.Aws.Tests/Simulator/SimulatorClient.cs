@@ -7,7 +7,7 @@ namespace CsiDriver.Cloud.Aws.Tests.Simulator;
 /// <summary>The real AWSSDK EC2 client pointed at a simulator, as the provider builds it.</summary>
 internal static class SimulatorClient
 {
-    public static AmazonEC2Client Create(Ec2Simulator simulator, int maxErrorRetry = 0, TimeSpan? timeout = null)
+    public static AmazonEC2Client Create(Ec2Simulator simulator, int maxErrorRetry = 0)
     {
         var config = new AmazonEC2Config
         {
@@ -16,10 +16,6 @@ internal static class SimulatorClient
             MaxErrorRetry = maxErrorRetry,
             RetryMode = RequestRetryMode.Standard,
         };
-        if (timeout is { } t)
-        {
-            config.Timeout = t;
-        }
         return new AmazonEC2Client(new BasicAWSCredentials("test", "test"), config);
     }
 

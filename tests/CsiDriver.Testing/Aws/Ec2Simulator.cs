@@ -143,8 +143,8 @@ public sealed class Ec2Simulator : IAsyncDisposable
             status = 200;
             if (fault?.DelayAfter > TimeSpan.Zero)
             {
-                // The change is made; the answer arrives after the client may have given up.
-                await Task.Delay(fault.DelayAfter, CancellationToken.None).ConfigureAwait(false);
+                // The change is made; the answer arrives after the client may have given up (then it never does).
+                await Task.Delay(fault.DelayAfter, aborted).ConfigureAwait(false);
             }
         }
         catch (Ec2ErrorException error)

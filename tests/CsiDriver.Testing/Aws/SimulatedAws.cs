@@ -80,4 +80,16 @@ public static class SimulatedAws
                 RetryMode = RequestRetryMode.Standard,
                 MaxErrorRetry = 10,
             })));
+
+    /// <summary>
+    /// The provider's own client set-up (a client per bucket, standard mode) with <paramref name="maxErrorRetry"/>
+    /// SDK retries instead of eight, so a test of an error outlasting the retries does not sit through a minute of backoff.
+    /// </summary>
+    public static Action<IServiceCollection, DriverConfiguration> WithSdkRetries(int maxErrorRetry) =>
+        (services, configuration) => services.AddSingleton(_ => new Ec2Clients(() =>
+        {
+            var config = Ec2ClientFactory.CreateConfig(configuration.Aws.Region!, configuration.Aws.Ec2Endpoint);
+            config.MaxErrorRetry = maxErrorRetry;
+            return new AmazonEC2Client(configuration.Aws.Credentials ?? new BasicAWSCredentials("test", "test"), config);
+        }));
 }
