@@ -43,7 +43,23 @@ public sealed class NodeOsTests
         Assert.Equal(24 * LoopDevice.MiB, _os.Devices.GetSizeBytes(number));
 
         loop.Detach();
-        Assert.False(_os.Devices.IsPresent(number));
+        // The kernel hands a freed loop number to the next attach, which may be a parallel test's at once:
+        // then the number is present again, but backed by another file.
+        Assert.True(!_os.Devices.IsPresent(number) || BackingFileOf(loop.Device) != loop.BackingFile,
+            $"{loop.Device} still serves {loop.BackingFile} after detach");
+    }
+
+    private static string? BackingFileOf(string device)
+    {
+        var path = $"/sys/block/{Path.GetFileName(device)}/loop/backing_file";
+        try
+        {
+            return File.ReadAllText(path).Trim();
+        }
+        catch (IOException)
+        {
+            return null;
+        }
     }
 
     [Fact]

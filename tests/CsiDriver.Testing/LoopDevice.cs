@@ -32,7 +32,9 @@ public sealed class LoopDevice
     }
 
     /// <summary>Grows the backing file and tells the kernel, as a controller expansion would.</summary>
-    public void Grow(long sizeBytes)
+    public void Grow(long sizeBytes) => Resize(sizeBytes);
+
+    private void Resize(long sizeBytes)
     {
         using (var stream = new FileStream(BackingFile, FileMode.Open))
         {
@@ -40,6 +42,12 @@ public sealed class LoopDevice
         }
         Shell.Run("losetup", "-c", Device);
     }
+
+    /// <summary>
+    /// Empties the backing file and tells the kernel: the device stays attached (its number cannot pass to a
+    /// parallel test's attach, as a detached one's can) but has no sectors left, like a disk whose media is gone.
+    /// </summary>
+    public void LoseMedia() => Resize(0);
 
     public void Detach() => Shell.Run("losetup", "-d", Device);
 }

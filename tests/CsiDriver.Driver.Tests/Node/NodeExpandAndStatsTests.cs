@@ -154,7 +154,7 @@ public sealed class NodeExpandAndStatsTests
     }
 
     [Fact]
-    public async Task The_condition_of_a_block_volume_turns_abnormal_when_its_device_is_detached()
+    public async Task The_condition_of_a_block_volume_turns_abnormal_when_its_device_is_gone()
     {
         using var dir = new TestDirectory("cond");
         var finder = new TestDeviceFinder();
@@ -164,7 +164,7 @@ public sealed class NodeExpandAndStatsTests
         var target = dir.Path("target");
         await driver.Node.NodePublishVolumeAsync(Publish("vol-bgone", loop.Device, staging, target, Block()));
 
-        loop.Detach();
+        loop.LoseMedia();
         var stats = await driver.Node.NodeGetVolumeStatsAsync(new NodeGetVolumeStatsRequest { VolumeId = "vol-bgone", VolumePath = target });
 
         Assert.True(stats.VolumeCondition.Abnormal);
