@@ -21,6 +21,12 @@ public sealed class NodeTaintRemoverOptions
 
     /// <summary>Re-reads after a resourceVersion conflict before counting it as a failed attempt.</summary>
     public int MaxConflictRetries { get; init; } = 10;
+
+    /// <summary>
+    /// How often to try again while RBAC forbids the removal, so that fixing the ClusterRole untaints the node
+    /// without restarting the plugin. Zero gives up at the first refusal.
+    /// </summary>
+    public TimeSpan ForbiddenRetryInterval { get; init; } = TimeSpan.FromMinutes(5);
 }
 
 public enum TaintRemovalOutcome
@@ -97,6 +103,7 @@ public sealed class NodeTaintRemover(
         var started = Stopwatch.GetTimestamp();
         var failures = 0;
         var conflicts = 0;
+        var forbidden = 0;
         while (true)
         {
             string problem;
@@ -121,6 +128,10 @@ public sealed class NodeTaintRemover(
                     var remaining = node.Taints.Where(t => t.Key != TaintKey).ToList();
                     if (await api.TryReplaceTaintsAsync(nodeName, node.ResourceVersion, remaining, cancellationToken).ConfigureAwait(false))
                     {
+                        if (forbidden > 0)
+                        {
+                            logger.LogInformation("RBAC now allows removing taint {TaintKey} from node {Node} (forbidden {Times} times before)", TaintKey, nodeName, forbidden);
+                        }
                         logger.LogInformation(
                             "Removed taint {TaintKey} ({Effects}) from node {Node} in {ElapsedMs} ms; volume-using pods can now be scheduled here",
                             TaintKey, string.Join(",", ours.Select(t => t.Effect)), nodeName, Math.Round(Stopwatch.GetElapsedTime(started).TotalMilliseconds));
@@ -138,11 +149,27 @@ public sealed class NodeTaintRemover(
             }
             catch (UnauthorizedAccessException ex)
             {
-                logger.LogError(
-                    "Cannot remove taint {TaintKey} from node {Node}: {Reason}. Grant the node plugin's ServiceAccount a ClusterRole rule " +
-                    "apiGroups: [\"\"], resources: [\"nodes\"], verbs: [\"get\", \"patch\"]; until then the node stays tainted",
-                    TaintKey, nodeName, ex.Message);
-                return TaintRemovalOutcome.Forbidden;
+                // Retrying soon cannot help, but an operator may fix the ClusterRole: ask again now and then, and say
+                // it loudly once.
+                forbidden++;
+                if (forbidden == 1)
+                {
+                    logger.LogError(
+                        "Cannot remove taint {TaintKey} from node {Node}: {Reason}. Grant the node plugin's ServiceAccount a ClusterRole rule " +
+                        "apiGroups: [\"\"], resources: [\"nodes\"], verbs: [\"get\", \"patch\"]; until then the node stays tainted " +
+                        "(asking again every {RetryInterval})",
+                        TaintKey, nodeName, ex.Message, options.ForbiddenRetryInterval);
+                }
+                else
+                {
+                    logger.LogDebug("Removing taint {TaintKey} from node {Node} is still forbidden (attempt {Attempt})", TaintKey, nodeName, forbidden);
+                }
+                if (options.ForbiddenRetryInterval <= TimeSpan.Zero)
+                {
+                    return TaintRemovalOutcome.Forbidden;
+                }
+                await Task.Delay(options.ForbiddenRetryInterval, cancellationToken).ConfigureAwait(false);
+                continue;
             }
             catch (Exception ex) when (!cancellationToken.IsCancellationRequested && ex is HttpRequestException or IOException or TimeoutException or System.Text.Json.JsonException)
             {

@@ -90,21 +90,42 @@ public sealed class NodeTaintRemoverTests
     }
 
     [Fact]
-    public async Task Forbidden_by_rbac_stops_with_a_log_line_saying_what_to_grant()
+    public async Task Forbidden_by_rbac_logs_once_what_to_grant_and_succeeds_once_the_role_is_fixed()
     {
         await using var server = await FakeKubernetesApiServer.StartAsync();
         server.AddNode("node-a", (TaintKey, null, "NoExecute", null));
         server.ForbidPatch = true;
-        var (remover, api, logs) = Create(server);
+        var (remover, api, logs) = Create(server, new NodeTaintRemoverOptions { NodeName = "node-a", ForbiddenRetryInterval = TimeSpan.FromMilliseconds(10) });
         using var _ = api;
 
-        var outcome = await remover.RemoveAsync(api, "node-a", CancellationToken.None);
-
-        Assert.Equal(TaintRemovalOutcome.Forbidden, outcome);
+        var removal = remover.RemoveAsync(api, "node-a", CancellationToken.None);
+        while (server.Requests.Count(r => r.Method == "PATCH") < 3)
+        {
+            Assert.False(removal.IsCompleted, "the remover must keep asking while RBAC forbids it");
+            await Task.Delay(10);
+        }
         Assert.Single(server.Taints("node-a"));
+        server.ForbidPatch = false;
+
+        Assert.Equal(TaintRemovalOutcome.Removed, await removal);
+        Assert.Empty(server.Taints("node-a"));
         var error = Assert.Single(logs.Entries, e => e.Level == LogLevel.Error);
         Assert.Contains("patch nodes", error.Message);
         Assert.Contains("resources: [\"nodes\"], verbs: [\"get\", \"patch\"]", error.Message);
+        Assert.Contains(logs.Entries, e => e.Level == LogLevel.Information && e.Message.Contains("RBAC now allows"));
+    }
+
+    [Fact]
+    public async Task Forbidden_by_rbac_with_no_retry_interval_stops_at_once()
+    {
+        await using var server = await FakeKubernetesApiServer.StartAsync();
+        server.AddNode("node-a", (TaintKey, null, "NoExecute", null));
+        server.ForbidPatch = true;
+        var (remover, api, _) = Create(server, new NodeTaintRemoverOptions { NodeName = "node-a", ForbiddenRetryInterval = TimeSpan.Zero });
+        using var __ = api;
+
+        Assert.Equal(TaintRemovalOutcome.Forbidden, await remover.RemoveAsync(api, "node-a", CancellationToken.None));
+        Assert.Single(server.Taints("node-a"));
         Assert.Single(server.Requests, r => r.Method == "PATCH");
     }
 
