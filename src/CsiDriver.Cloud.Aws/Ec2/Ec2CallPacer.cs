@@ -28,20 +28,47 @@ public sealed class Ec2CallPacer : IDisposable
 
     private readonly Dictionary<string, TokenBucketRateLimiter> _limiters;
 
-    public Ec2CallPacer(IReadOnlyDictionary<string, (int Burst, int PerSecond)> buckets) =>
+    public Ec2CallPacer(IReadOnlyDictionary<string, (int Burst, int PerSecond)> buckets)
+        : this(buckets, autoReplenish: true)
+    {
+    }
+
+    /// <summary>Without auto-replenishment, tokens come only from <see cref="Replenish"/> (tests drive the clock).</summary>
+    internal Ec2CallPacer(IReadOnlyDictionary<string, (int Burst, int PerSecond)> buckets, bool autoReplenish) =>
         _limiters = buckets.ToDictionary(
             b => b.Key,
-            b => new TokenBucketRateLimiter(new TokenBucketRateLimiterOptions
-            {
-                TokenLimit = b.Value.Burst,
-                // Refill in fifths of a second so tokens arrive evenly, as EC2's buckets refill.
-                ReplenishmentPeriod = TimeSpan.FromMilliseconds(200),
-                TokensPerPeriod = Math.Max(1, b.Value.PerSecond / 5),
-                QueueLimit = int.MaxValue,
-                QueueProcessingOrder = QueueProcessingOrder.OldestFirst,
-                AutoReplenishment = true,
-            }),
+            b => new TokenBucketRateLimiter(OptionsFor(b.Key, b.Value.Burst, b.Value.PerSecond, autoReplenish)),
             StringComparer.Ordinal);
+
+    /// <summary>
+    /// One token every 1/PerSecond of a second, so tokens arrive evenly as EC2's buckets refill, and any rate
+    /// (including under 5 per second) is kept exactly.
+    /// </summary>
+    internal static TokenBucketRateLimiterOptions OptionsFor(string bucket, int burst, int perSecond, bool autoReplenish = true)
+    {
+        if (burst < 1 || perSecond < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(perSecond), $"EC2 bucket {bucket} needs a burst and a refill rate of at least 1, got ({burst}, {perSecond})");
+        }
+        return new TokenBucketRateLimiterOptions
+        {
+            TokenLimit = burst,
+            ReplenishmentPeriod = TimeSpan.FromTicks(TimeSpan.TicksPerSecond / perSecond),
+            TokensPerPeriod = 1,
+            QueueLimit = int.MaxValue,
+            QueueProcessingOrder = QueueProcessingOrder.OldestFirst,
+            AutoReplenishment = autoReplenish,
+        };
+    }
+
+    /// <summary>Refills every bucket by what the time since its last refill earned (for a pacer built without auto-replenishment).</summary>
+    internal void Replenish()
+    {
+        foreach (var limiter in _limiters.Values)
+        {
+            limiter.TryReplenish();
+        }
+    }
 
     /// <summary>No pacing at all: every call goes out at once.</summary>
     public static Ec2CallPacer None { get; } = new(new Dictionary<string, (int, int)>());

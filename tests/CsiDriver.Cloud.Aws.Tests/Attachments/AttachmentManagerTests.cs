@@ -39,18 +39,21 @@ public sealed class AttachmentManagerTests : IDisposable
     {
         _ec2.AddVolume("vol-1");
         _ec2.AddInstance("i-1");
+        VolumeAttachment? attachment = null;
+        var describesAtAttach = -1;
         _ec2.Mock.Setup(c => c.AttachVolumeAsync(It.IsAny<AttachVolumeRequest>(), It.IsAny<CancellationToken>()))
             .Returns((AttachVolumeRequest r, CancellationToken ct) =>
             {
-                var attachment = new VolumeAttachment { InstanceId = r.InstanceId, Device = r.Device, State = VolumeAttachmentState.Attaching };
+                attachment = new VolumeAttachment { InstanceId = r.InstanceId, Device = r.Device, State = VolumeAttachmentState.Attaching };
                 _ec2.Volumes[r.VolumeId].Attachments = [attachment];
-                _ = Task.Delay(100).ContinueWith(_ => { attachment.State = VolumeAttachmentState.Attached; }, TaskScheduler.Default);
+                describesAtAttach = _ec2.Calls("DescribeVolumes");
                 return Task.FromResult(new AttachVolumeResponse());
             });
 
         var publish = _ec2.Provider.PublishAsync(Publish("vol-1", "i-1"), CancellationToken.None);
-        await Task.Delay(30);
-        Assert.False(publish.IsCompleted);
+        await UntilAsync(() => describesAtAttach >= 0 && _ec2.Calls("DescribeVolumes") >= describesAtAttach + 2);
+        Assert.False(publish.IsCompleted, "two polls saw the attachment attaching; publish must still wait");
+        attachment!.State = VolumeAttachmentState.Attached;
 
         Assert.Equal("/dev/xvdba", (await publish)[AttachmentManager.DevicePathKey]);
     }
@@ -218,17 +221,19 @@ public sealed class AttachmentManagerTests : IDisposable
         var volume = _ec2.AddVolume("vol-1");
         var attachment = new VolumeAttachment { InstanceId = "i-1", Device = "/dev/xvdba", State = VolumeAttachmentState.Attached };
         volume.Attachments = [attachment];
+        var describesAtDetach = -1;
         _ec2.Mock.Setup(c => c.DetachVolumeAsync(It.IsAny<DetachVolumeRequest>(), It.IsAny<CancellationToken>()))
             .Returns(() =>
             {
                 attachment.State = VolumeAttachmentState.Detaching;
-                _ = Task.Delay(100).ContinueWith(_ => { volume.Attachments = []; }, TaskScheduler.Default);
+                describesAtDetach = _ec2.Calls("DescribeVolumes");
                 return Task.FromResult(new DetachVolumeResponse());
             });
 
         var unpublish = _ec2.Provider.UnpublishAsync("vol-1", "i-1", CancellationToken.None);
-        await Task.Delay(30);
-        Assert.False(unpublish.IsCompleted);
+        await UntilAsync(() => describesAtDetach >= 0 && _ec2.Calls("DescribeVolumes") >= describesAtDetach + 2);
+        Assert.False(unpublish.IsCompleted, "two polls saw the volume detaching; unpublish must still wait");
+        volume.Attachments = [];
         await unpublish;
     }
 
@@ -293,5 +298,15 @@ public sealed class AttachmentManagerTests : IDisposable
 
         Assert.Equal(1, _ec2.Calls("AttachVolume"));
         Assert.StartsWith("/dev/xvd", context[AttachmentManager.DevicePathKey], StringComparison.Ordinal);
+    }
+
+    /// <summary>Waits for a condition the code under test brings about, with a bound far above any real wait.</summary>
+    private static async Task UntilAsync(Func<bool> condition)
+    {
+        for (var i = 0; i < 3000 && !condition(); i++)
+        {
+            await Task.Delay(10);
+        }
+        Assert.True(condition(), "the awaited condition never held");
     }
 }

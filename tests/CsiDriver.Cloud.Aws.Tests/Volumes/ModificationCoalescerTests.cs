@@ -43,6 +43,8 @@ public sealed class ModificationCoalescerTests : IDisposable
     public async Task Expand_and_modify_arriving_together_become_one_ModifyVolume()
     {
         _ec2.AddVolume("vol-1", 10);
+        // Wide enough that a stalled test thread between the two calls cannot split them.
+        _ec2.Tuning.ModifyCoalesceWindow = TimeSpan.FromSeconds(2);
 
         var expand = _ec2.Provider.ExpandVolumeAsync("vol-1", 20 * GiB, 0, CancellationToken.None);
         var modify = _ec2.Provider.ModifyVolumeAsync("vol-1", new Dictionary<string, string> { ["iops"] = "6000", ["throughput"] = "300" }, CancellationToken.None);

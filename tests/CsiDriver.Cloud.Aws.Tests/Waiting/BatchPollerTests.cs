@@ -81,6 +81,8 @@ public sealed class BatchPollerTests
     public async Task Not_found_right_after_create_is_not_gone()
     {
         using var ec2 = new Ec2Mock();
+        // A grace far longer than the three empty answers take, however slow the machine.
+        ec2.Tuning.NotFoundGrace = TimeSpan.FromSeconds(30);
         var describes = 0;
         ec2.Mock.Setup(c => c.DescribeVolumesAsync(It.IsAny<DescribeVolumesRequest>(), It.IsAny<CancellationToken>()))
             .Returns((DescribeVolumesRequest r, CancellationToken _) =>

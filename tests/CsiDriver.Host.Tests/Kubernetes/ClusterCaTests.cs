@@ -42,10 +42,11 @@ public sealed class ClusterCaTests
         await File.WriteAllTextAsync(dir.Path("ca.crt"), clusterCa.ExportCertificatePem());
         await using var server = await StartHttpsAsync(IssueServerCertificate(otherCa));
         using var api = new InClusterKubernetesNodeApi(
-            new KubernetesApiOptions { BaseUri = server.Uri, Token = "t", CaCertificatePath = dir.Path("ca.crt"), MaxAttempts = 5, InitialBackoff = TimeSpan.FromSeconds(5) },
+            new KubernetesApiOptions { BaseUri = server.Uri, Token = "t", CaCertificatePath = dir.Path("ca.crt"), MaxAttempts = 5, InitialBackoff = TimeSpan.FromMinutes(2), MaxBackoff = TimeSpan.FromMinutes(2) },
             NullLogger<InClusterKubernetesNodeApi>.Instance);
 
-        var error = await Assert.ThrowsAsync<HttpRequestException>(() => api.GetNodeAsync("node-a", CancellationToken.None)).WaitAsync(TimeSpan.FromSeconds(4));
+        // A retry would first sit out two minutes of backoff: failing well within one proves there was none.
+        var error = await Assert.ThrowsAsync<HttpRequestException>(() => api.GetNodeAsync("node-a", CancellationToken.None)).WaitAsync(TimeSpan.FromSeconds(60));
 
         Assert.Contains("does not chain to", error.Message);
         Assert.Equal(0, server.Requests);

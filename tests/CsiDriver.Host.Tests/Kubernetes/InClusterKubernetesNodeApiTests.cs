@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Sockets;
 using System.Text.Json;
 using CsiDriver.Kubernetes;
 using CsiDriver.Testing;
@@ -106,11 +107,10 @@ public sealed class InClusterKubernetesNodeApiTests
     [Fact]
     public async Task An_unreachable_api_server_fails_after_bounded_retries()
     {
-        Uri unreachable;
-        await using (var server = await FakeKubernetesApiServer.StartAsync())
-        {
-            unreachable = server.BaseUri;
-        }
+        // A port bound but never listened on refuses connections, and nobody else can take it meanwhile.
+        using var closedPort = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        closedPort.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        var unreachable = new Uri($"http://127.0.0.1:{((IPEndPoint)closedPort.LocalEndPoint!).Port}/");
         using var api = new InClusterKubernetesNodeApi(
             new KubernetesApiOptions { BaseUri = unreachable, Token = "t", MaxAttempts = 2, InitialBackoff = TimeSpan.FromMilliseconds(1) },
             NullLogger<InClusterKubernetesNodeApi>.Instance);
