@@ -99,8 +99,19 @@ public sealed class LoopDevices(ICommandRunner commands)
         {
             result.EnsureSuccess();
         }
+        // While anything holds the device open (a blkid or udev probe, for a moment), the kernel only marks it for
+        // autoclear and releases it at the last close. Wait for that briefly, so that a detach we report is one the
+        // next look at /sys/block agrees with; a holder that stays (a mount) gets the device released when it lets go.
+        var deadline = DateTime.UtcNow + ReleaseWait;
+        while (IsBackedBy(device, expectedBackingFile) && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(20, cancellationToken).ConfigureAwait(false);
+        }
         return true;
     }
+
+    /// <summary>How long a detach waits for the kernel to release a device that was briefly held open.</summary>
+    public static TimeSpan ReleaseWait { get; } = TimeSpan.FromSeconds(5);
 
     /// <summary>Makes the kernel re-read the backing file's size after it grew.</summary>
     public async Task RefreshCapacityAsync(string device, CancellationToken cancellationToken) =>
