@@ -41,8 +41,9 @@ public sealed class Ec2CallPacer : IDisposable
             StringComparer.Ordinal);
 
     /// <summary>
-    /// One token every 1/PerSecond of a second, so tokens arrive evenly as EC2's buckets refill, and any rate
-    /// (including under 5 per second) is kept exactly.
+    /// Tokens arrive evenly, as EC2's buckets refill: a fifth of the rate every 200 ms where the rate divides by
+    /// five (every EC2 default; what bench/ measured), otherwise one token every 1/rate s, so any rate, including
+    /// under 5 per second, is kept exactly.
     /// </summary>
     internal static TokenBucketRateLimiterOptions OptionsFor(string bucket, int burst, int perSecond, bool autoReplenish = true)
     {
@@ -50,11 +51,12 @@ public sealed class Ec2CallPacer : IDisposable
         {
             throw new ArgumentOutOfRangeException(nameof(perSecond), $"EC2 bucket {bucket} needs a burst and a refill rate of at least 1, got ({burst}, {perSecond})");
         }
+        var fifths = perSecond % 5 == 0;
         return new TokenBucketRateLimiterOptions
         {
             TokenLimit = burst,
-            ReplenishmentPeriod = TimeSpan.FromTicks(TimeSpan.TicksPerSecond / perSecond),
-            TokensPerPeriod = 1,
+            ReplenishmentPeriod = fifths ? TimeSpan.FromMilliseconds(200) : TimeSpan.FromTicks(TimeSpan.TicksPerSecond / perSecond),
+            TokensPerPeriod = fifths ? perSecond / 5 : 1,
             QueueLimit = int.MaxValue,
             QueueProcessingOrder = QueueProcessingOrder.OldestFirst,
             AutoReplenishment = autoReplenish,

@@ -58,17 +58,18 @@ public sealed class Ec2CallPacerTests
     }
 
     [Theory]
-    [InlineData(20, 50)]
-    [InlineData(5, 200)]
-    [InlineData(1, 1000)]
-    [InlineData(2, 500)]
-    [InlineData(8, 125)]
-    public void Every_refill_rate_is_kept_exactly_one_token_at_a_time(int perSecond, int expectedPeriodMs)
+    [InlineData(20, 200, 4)]
+    [InlineData(5, 200, 1)]
+    [InlineData(1, 1000, 1)]
+    [InlineData(2, 500, 1)]
+    [InlineData(8, 125, 1)]
+    public void Every_refill_rate_is_kept_exactly(int perSecond, int expectedPeriodMs, int expectedTokens)
     {
         var options = Ec2CallPacer.OptionsFor("Describe", 10, perSecond);
 
         Assert.Equal(TimeSpan.FromMilliseconds(expectedPeriodMs), options.ReplenishmentPeriod);
-        Assert.Equal(1, options.TokensPerPeriod);
+        Assert.Equal(expectedTokens, options.TokensPerPeriod);
+        Assert.Equal(perSecond, options.TokensPerPeriod * (TimeSpan.FromSeconds(1) / options.ReplenishmentPeriod), precision: 9);
         Assert.Equal(10, options.TokenLimit);
         Assert.True(options.AutoReplenishment);
     }
