@@ -3,6 +3,7 @@ using Amazon.EC2.Model;
 using CsiDriver.Cloud.Aws.Attachments;
 using CsiDriver.Core.Errors;
 using CsiDriver.Core.Volumes;
+using CsiDriver.Testing;
 using Moq;
 
 namespace CsiDriver.Cloud.Aws.Tests.Attachments;
@@ -51,7 +52,7 @@ public sealed class AttachmentManagerTests : IDisposable
             });
 
         var publish = _ec2.Provider.PublishAsync(Publish("vol-1", "i-1"), CancellationToken.None);
-        await UntilAsync(() => describesAtAttach >= 0 && _ec2.Calls("DescribeVolumes") >= describesAtAttach + 2);
+        await Eventually.HoldsAsync(() => describesAtAttach >= 0 && _ec2.Calls("DescribeVolumes") >= describesAtAttach + 2, "two polls after the attach");
         Assert.False(publish.IsCompleted, "two polls saw the attachment attaching; publish must still wait");
         attachment!.State = VolumeAttachmentState.Attached;
 
@@ -231,7 +232,7 @@ public sealed class AttachmentManagerTests : IDisposable
             });
 
         var unpublish = _ec2.Provider.UnpublishAsync("vol-1", "i-1", CancellationToken.None);
-        await UntilAsync(() => describesAtDetach >= 0 && _ec2.Calls("DescribeVolumes") >= describesAtDetach + 2);
+        await Eventually.HoldsAsync(() => describesAtDetach >= 0 && _ec2.Calls("DescribeVolumes") >= describesAtDetach + 2, "two polls after the detach");
         Assert.False(unpublish.IsCompleted, "two polls saw the volume detaching; unpublish must still wait");
         volume.Attachments = [];
         await unpublish;
@@ -298,15 +299,5 @@ public sealed class AttachmentManagerTests : IDisposable
 
         Assert.Equal(1, _ec2.Calls("AttachVolume"));
         Assert.StartsWith("/dev/xvd", context[AttachmentManager.DevicePathKey], StringComparison.Ordinal);
-    }
-
-    /// <summary>Waits for a condition the code under test brings about, with a bound far above any real wait.</summary>
-    private static async Task UntilAsync(Func<bool> condition)
-    {
-        for (var i = 0; i < 3000 && !condition(); i++)
-        {
-            await Task.Delay(10);
-        }
-        Assert.True(condition(), "the awaited condition never held");
     }
 }

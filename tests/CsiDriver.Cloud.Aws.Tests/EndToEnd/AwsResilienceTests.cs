@@ -1,3 +1,4 @@
+using CsiDriver.Testing;
 using static CsiDriver.Testing.CsiRequests;
 using Csi.V1;
 using CsiDriver.Testing.Aws;
@@ -19,7 +20,7 @@ public sealed class AwsResilienceTests
         // The CO gives up once EC2 has made the volume but before its answer arrives (as its deadline would).
         using var giveUp = new CancellationTokenSource();
         var first = env.Controller.CreateVolumeAsync(request, cancellationToken: giveUp.Token);
-        await UntilAsync(() => env.Simulator.Volumes().Count > 0);
+        await Eventually.HoldsAsync(() => env.Simulator.Volumes().Count > 0, "EC2 has made the volume");
         giveUp.Cancel();
         var error = await Assert.ThrowsAsync<RpcException>(async () => await first);
         Assert.Equal(StatusCode.Cancelled, error.StatusCode);
@@ -141,15 +142,6 @@ public sealed class AwsResilienceTests
         Assert.Equal(created.Volume.VolumeId, Assert.Single(env.Simulator.Volumes()).VolumeId);
     }
 
-    /// <summary>Waits for something the driver brings about, with a bound far above any real wait.</summary>
-    private static async Task UntilAsync(Func<bool> condition)
-    {
-        for (var i = 0; i < 3000 && !condition(); i++)
-        {
-            await Task.Delay(10);
-        }
-        Assert.True(condition(), "the awaited condition never held");
-    }
 
     /// <summary>As external-provisioner and external-attacher do: UNAVAILABLE and ABORTED are retried with backoff.</summary>
     private static async Task<T> RetryLikeACoAsync<T>(Func<AsyncUnaryCall<T>> call)

@@ -1,3 +1,4 @@
+using CsiDriver.Testing;
 using System.Net;
 using Amazon.EC2;
 using Amazon.EC2.Model;
@@ -120,7 +121,8 @@ public sealed class SimulatorThrottlingTests
         // The client gives up once EC2 has made the volume but before it answers, as a caller's deadline would.
         using var giveUp = new CancellationTokenSource();
         var late = ec2.CreateVolumeAsync(request, giveUp.Token);
-        var created = await SingleVolumeSoonAsync(sim);
+        await Eventually.HoldsAsync(() => sim.Volumes().Count > 0, "EC2 has made the volume");
+        var created = Assert.Single(sim.Volumes());
         giveUp.Cancel();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => late);
 
@@ -129,19 +131,6 @@ public sealed class SimulatorThrottlingTests
         Assert.Single(sim.Volumes());
         // The retry was answered by EC2 itself (the given-up call is logged once the server notices, at its own pace).
         Assert.Contains(sim.Statistics.CallLog("CreateVolume"), c => c.ErrorCode is null && c.Parameters.GetValueOrDefault("ClientToken") == "pvc-timeout");
-    }
-
-    private static async Task<Ec2VolumeView> SingleVolumeSoonAsync(Ec2Simulator sim)
-    {
-        for (var attempt = 0; attempt < 600; attempt++)
-        {
-            if (sim.Volumes().Count > 0)
-            {
-                return Assert.Single(sim.Volumes());
-            }
-            await Task.Delay(50);
-        }
-        throw new Xunit.Sdk.XunitException("the simulator never registered the volume");
     }
 
     [Fact]

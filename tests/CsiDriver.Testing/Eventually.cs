@@ -1,0 +1,20 @@
+using Xunit;
+
+namespace CsiDriver.Testing;
+
+/// <summary>
+/// Waits for something the code under test brings about on its own time. The bound is far above any real wait,
+/// so a slow CI machine cannot trip it; only a condition that never holds fails.
+/// </summary>
+public static class Eventually
+{
+    public static async Task HoldsAsync(Func<bool> condition, string what, TimeSpan? within = null)
+    {
+        var deadline = DateTime.UtcNow + (within ?? TimeSpan.FromSeconds(30));
+        while (!condition() && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(10);
+        }
+        Assert.True(condition(), $"never happened: {what}");
+    }
+}
