@@ -152,19 +152,19 @@ public sealed class NodeTaintRemover(
                 // Retrying soon cannot help, but an operator may fix the ClusterRole: ask again now and then, and say
                 // it loudly once.
                 forbidden++;
+                var retrying = options.ForbiddenRetryInterval > TimeSpan.Zero;
                 if (forbidden == 1)
                 {
                     logger.LogError(
                         "Cannot remove taint {TaintKey} from node {Node}: {Reason}. Grant the node plugin's ServiceAccount a ClusterRole rule " +
-                        "apiGroups: [\"\"], resources: [\"nodes\"], verbs: [\"get\", \"patch\"]; until then the node stays tainted " +
-                        "(asking again every {RetryInterval})",
-                        TaintKey, nodeName, ex.Message, options.ForbiddenRetryInterval);
+                        "apiGroups: [\"\"], resources: [\"nodes\"], verbs: [\"get\", \"patch\"]; until then the node stays tainted{Retry}",
+                        TaintKey, nodeName, ex.Message, retrying ? $" (asking again every {options.ForbiddenRetryInterval})" : string.Empty);
                 }
                 else
                 {
                     logger.LogDebug("Removing taint {TaintKey} from node {Node} is still forbidden (attempt {Attempt})", TaintKey, nodeName, forbidden);
                 }
-                if (options.ForbiddenRetryInterval <= TimeSpan.Zero)
+                if (!retrying)
                 {
                     return TaintRemovalOutcome.Forbidden;
                 }
