@@ -379,25 +379,31 @@ internal sealed partial class Ec2Service(Ec2SimulatorOptions options, Ec2Statist
         return w => w.El("return", true);
     }
 
+    /// <summary>
+    /// What a Describe call starts from: every resource, or exactly the ids asked for. As EC2 does, one malformed,
+    /// unknown or not yet visible id fails the whole call (counted as hidden when only eventual consistency hides it).
+    /// </summary>
+    private IEnumerable<T> Candidates<T>(
+        IReadOnlyList<string> ids, SortedDictionary<string, T> store, Func<T, bool> visible, string prefix, string malformedCode, string notFoundCode, string noun)
+    {
+        if (ids.Count == 0)
+        {
+            return store.Values;
+        }
+        var missing = ids.Where(id => !store.TryGetValue(CheckId(id, prefix, malformedCode), out var item) || !visible(item)).ToList();
+        if (missing.Count > 0)
+        {
+            statistics.Hidden(missing.Count(store.ContainsKey));
+            throw new Ec2ErrorException(notFoundCode, $"The {noun} '{string.Join(", ", missing)}' does not exist.");
+        }
+        return ids.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).Select(id => store[id]);
+    }
+
     private Action<XmlWriter> DescribeVolumes(Ec2Request request, DateTimeOffset now)
     {
         var ids = request.GetList("VolumeId");
         var max = MaxResults(request, ids.Count > 0, "volumeSet", 5, 500);
-        IEnumerable<SimVolume> candidates;
-        if (ids.Count > 0)
-        {
-            var missing = ids.Where(id => !_volumes.TryGetValue(CheckId(id, "vol", "InvalidVolumeID.Malformed"), out var v) || !v.IsVisible(now)).ToList();
-            if (missing.Count > 0)
-            {
-                statistics.Hidden(missing.Count(id => _volumes.ContainsKey(id)));
-                throw new Ec2ErrorException("InvalidVolume.NotFound", $"The volume '{string.Join(", ", missing)}' does not exist.");
-            }
-            candidates = ids.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).Select(id => _volumes[id]);
-        }
-        else
-        {
-            candidates = _volumes.Values;
-        }
+        var candidates = Candidates(ids, _volumes, v => v.IsVisible(now), "vol", "InvalidVolumeID.Malformed", "InvalidVolume.NotFound", "volume");
         var filters = request.GetFilters();
         var all = candidates.Where(v => Ec2Filters.Matches(filters, name => VolumeFilterValues(v, name, now))).ToList();
         var matching = all.Where(v => v.IsVisible(now)).ToList();
@@ -736,21 +742,7 @@ internal sealed partial class Ec2Service(Ec2SimulatorOptions options, Ec2Statist
         var ids = request.GetList("SnapshotId");
         var max = MaxResults(request, ids.Count > 0, "snapshotSet", 5, 1000);
         var owners = request.GetList("Owner");
-        IEnumerable<SimSnapshot> candidates;
-        if (ids.Count > 0)
-        {
-            var missing = ids.Where(id => !_snapshots.TryGetValue(CheckId(id, "snap", "InvalidSnapshotID.Malformed"), out var s) || !s.IsVisible(now)).ToList();
-            if (missing.Count > 0)
-            {
-                statistics.Hidden(missing.Count(id => _snapshots.ContainsKey(id)));
-                throw new Ec2ErrorException("InvalidSnapshot.NotFound", $"The snapshot '{string.Join(", ", missing)}' does not exist.");
-            }
-            candidates = ids.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).Select(id => _snapshots[id]);
-        }
-        else
-        {
-            candidates = _snapshots.Values;
-        }
+        var candidates = Candidates(ids, _snapshots, s => s.IsVisible(now), "snap", "InvalidSnapshotID.Malformed", "InvalidSnapshot.NotFound", "snapshot");
         if (owners.Count > 0)
         {
             candidates = candidates.Where(s => owners.Any(o => o == "self" || o == s.OwnerId));
