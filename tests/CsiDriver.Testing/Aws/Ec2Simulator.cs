@@ -43,16 +43,17 @@ public sealed class Ec2Simulator : IAsyncDisposable
 
     public static async Task<Ec2Simulator> StartAsync(Ec2SimulatorOptions? options = null, CancellationToken cancellationToken = default)
     {
+        options ??= new Ec2SimulatorOptions();
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
         builder.Logging.ClearProviders();
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
-            kestrel.Listen(IPAddress.Loopback, 0, listen => listen.Protocols = HttpProtocols.Http1);
+            kestrel.Listen(IPAddress.Loopback, options.Port, listen => listen.Protocols = HttpProtocols.Http1);
             kestrel.Limits.MaxConcurrentConnections = null;
             kestrel.Limits.MaxRequestBodySize = 1 << 20;
         });
         var app = builder.Build();
-        var simulator = new Ec2Simulator(app, options ?? new Ec2SimulatorOptions());
+        var simulator = new Ec2Simulator(app, options);
         app.Run(simulator.HandleAsync);
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();

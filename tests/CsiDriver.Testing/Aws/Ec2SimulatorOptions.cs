@@ -9,6 +9,9 @@ public sealed class Ec2SimulatorOptions
 {
     public string Region { get; set; } = "us-east-1";
 
+    /// <summary>The loopback port to listen on; 0 picks a free one (tests), a fixed one suits a standalone simulator.</summary>
+    public int Port { get; set; }
+
     /// <summary>The account every volume and snapshot belongs to (ownerId).</summary>
     public string AccountId { get; set; } = "111122223333";
 
