@@ -26,7 +26,6 @@ public sealed class ControllerService(IVolumeProvider provider, OperationLocks l
         ControllerServiceCapability.Types.RPC.Types.Type.VolumeCondition,
         ControllerServiceCapability.Types.RPC.Types.Type.CreateDeleteSnapshot,
         ControllerServiceCapability.Types.RPC.Types.Type.ListSnapshots,
-        ControllerServiceCapability.Types.RPC.Types.Type.GetSnapshot,
         ControllerServiceCapability.Types.RPC.Types.Type.CloneVolume,
         ControllerServiceCapability.Types.RPC.Types.Type.ExpandVolume,
         ControllerServiceCapability.Types.RPC.Types.Type.ModifyVolume,
