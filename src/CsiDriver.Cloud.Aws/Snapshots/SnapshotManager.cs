@@ -186,7 +186,7 @@ public sealed class SnapshotManager(
             }
             else if (!key.StartsWith("csi.storage.k8s.io/", StringComparison.OrdinalIgnoreCase))
             {
-                throw StorageException.InvalidArgument($"snapshot parameter {key} is not supported by the aws backend (use {VolumeParameters.TagSpecificationPrefix}N, {FastSnapshotRestoreZonesKey})");
+                throw StorageException.InvalidArgument($"snapshot parameter {InputEcho.Of(key)} is not supported by the aws backend (use {VolumeParameters.TagSpecificationPrefix}N, {FastSnapshotRestoreZonesKey})");
             }
         }
         return ([.. tagSpecifications.OrderBy(t => t.Key, StringComparer.OrdinalIgnoreCase).Select(t => t.Value)], templateValues, fsrZones);

@@ -48,24 +48,23 @@ public sealed class EbsVolumeProvider(
     {
         var parameters = VolumeParameters.Parse(spec.Parameters, spec.MutableParameters, spec.Capabilities);
         var multiAttach = CheckAccessModes(spec.Capabilities, parameters);
-        // With a source and no size asked for, the new volume is the source's size, not the 100 GiB default.
-        var sizeUnspecified = spec.RequiredBytes == 0 && spec.LimitBytes == 0 && spec.ContentSource is not null;
-        var sizeGiB = sizeUnspecified ? parameters.Limits.MinGiB : SizeGiB(spec.RequiredBytes, spec.LimitBytes, parameters.Limits);
-
         Snapshot? sourceSnapshot = null;
         Volume? sourceVolume = null;
+        long sourceGiB = 0;
         if (spec.ContentSource?.SnapshotId is { } snapshotId)
         {
             sourceSnapshot = await pollers.Snapshots.GetAsync(snapshotId, cancellationToken).ConfigureAwait(false)
-                ?? throw StorageException.NotFound($"source snapshot {snapshotId} does not exist");
-            sizeGiB = AtLeastSource(sizeGiB, sourceSnapshot.VolumeSize ?? 0, spec.LimitBytes, parameters.Limits, $"snapshot {snapshotId}");
+                ?? throw StorageException.NotFound($"source snapshot {InputEcho.Of(snapshotId)} does not exist");
+            sourceGiB = sourceSnapshot.VolumeSize ?? 0;
         }
         else if (spec.ContentSource?.VolumeId is { } sourceVolumeId)
         {
             sourceVolume = await pollers.Volumes.GetAsync(sourceVolumeId, cancellationToken).ConfigureAwait(false)
-                ?? throw StorageException.NotFound($"source volume {sourceVolumeId} does not exist");
-            sizeGiB = AtLeastSource(sizeGiB, sourceVolume.Size ?? 0, spec.LimitBytes, parameters.Limits, $"volume {sourceVolumeId}");
+                ?? throw StorageException.NotFound($"source volume {InputEcho.Of(sourceVolumeId)} does not exist");
+            sourceGiB = sourceVolume.Size ?? 0;
         }
+        // With a source and no size asked for, the new volume is the source's size, not the 100 GiB default.
+        var sizeGiB = SizeGiB(spec.RequiredBytes, spec.LimitBytes, parameters.Limits, sourceGiB);
         var (iops, throughput) = parameters.ResolvePerformance(sizeGiB);
         var tags = VolumeTags(spec.Name, parameters);
         var context = parameters.Format.ToVolumeContext();
@@ -186,15 +185,8 @@ public sealed class EbsVolumeProvider(
 
     public async Task<ExpandResult> ExpandVolumeAsync(string volumeId, long requiredBytes, long limitBytes, CancellationToken cancellationToken)
     {
-        var requiredGiB = CeilGiB(requiredBytes);
-        if (limitBytes > 0 && requiredGiB * GiB > limitBytes)
-        {
-            throw StorageException.OutOfRange($"{requiredBytes} bytes rounded up to whole GiB ({requiredGiB} GiB) exceeds limit_bytes {limitBytes}");
-        }
-        if (requiredGiB > int.MaxValue)
-        {
-            throw StorageException.OutOfRange($"{requiredGiB} GiB is beyond any EBS volume size");
-        }
+        // The volume's own type bounds it further once known (ModificationCoalescer); here, the largest EBS type.
+        var requiredGiB = CapacityPlan.ForExpand(requiredBytes, limitBytes, AnyTypeRules) / GiB;
         var volume = await modifications.SubmitAsync(volumeId, new ModifyTarget(SizeGiB: (int)requiredGiB), cancellationToken).ConfigureAwait(false);
         return new ExpandResult((volume.Size ?? requiredGiB) * GiB, NodeExpansionRequired: true);
     }
@@ -212,7 +204,7 @@ public sealed class EbsVolumeProvider(
                 type = value.Trim().ToLowerInvariant();
                 if (VolumeTypeLimits.Find(type) is null)
                 {
-                    throw StorageException.InvalidArgument($"parameter type={value} is not an EBS volume type (use {string.Join(", ", VolumeTypeLimits.Types)})");
+                    throw StorageException.InvalidArgument($"parameter type={InputEcho.Of(value)} is not an EBS volume type (use {string.Join(", ", VolumeTypeLimits.Types)})");
                 }
             }
             else if (key.Equals(VolumeParameters.IopsKey, StringComparison.OrdinalIgnoreCase))
@@ -229,7 +221,7 @@ public sealed class EbsVolumeProvider(
             }
             else
             {
-                throw StorageException.InvalidArgument($"mutable parameter {key} is not supported (use type, iops, throughput or {VolumeParameters.TagSpecificationPrefix}N)");
+                throw StorageException.InvalidArgument($"mutable parameter {InputEcho.Of(key)} is not supported (use type, iops, throughput or {VolumeParameters.TagSpecificationPrefix}N)");
             }
         }
         // Render every tag first: a bad one must fail before anything changes.
@@ -268,60 +260,15 @@ public sealed class EbsVolumeProvider(
     /// aws-ebs-csi-driver), raised to the type's minimum when the limit allows; beyond the type's maximum
     /// or the request's limit → OutOfRange naming which.
     /// </summary>
-    public static long SizeGiB(long requiredBytes, long limitBytes, VolumeTypeLimits limits)
-    {
-        if (requiredBytes < 0 || limitBytes < 0)
-        {
-            throw StorageException.InvalidArgument("capacity_range bytes must not be negative");
-        }
-        if (limitBytes > 0 && requiredBytes > limitBytes)
-        {
-            throw StorageException.OutOfRange($"required_bytes {requiredBytes} exceeds limit_bytes {limitBytes}");
-        }
-        long size;
-        if (requiredBytes > 0)
-        {
-            size = CeilGiB(requiredBytes);
-        }
-        else
-        {
-            size = DefaultSizeGiB;
-            if (limitBytes > 0 && size * GiB > limitBytes)
-            {
-                size = limitBytes / GiB;
-            }
-        }
-        size = Math.Max(size, limits.MinGiB);
-        if (limitBytes > 0 && size * GiB > limitBytes)
-        {
-            throw StorageException.OutOfRange(
-                $"a {limits.Type} volume is at least {limits.MinGiB} GiB and sizes are whole GiB, but limit_bytes is {limitBytes}");
-        }
-        if (size > limits.MaxGiB)
-        {
-            throw StorageException.OutOfRange($"{size} GiB is above the {limits.Type} maximum of {limits.MaxGiB} GiB");
-        }
-        return size;
-    }
+    public static long SizeGiB(long requiredBytes, long limitBytes, VolumeTypeLimits limits, long sourceGiB = 0) =>
+        CapacityPlan.ForCreate(requiredBytes, limitBytes, sourceGiB * GiB, Rules(limits)) / GiB;
 
-    private static long CeilGiB(long bytes) => bytes <= 0 ? 0 : ((bytes - 1) / GiB) + 1;
+    /// <summary>EBS sizes: whole GiB within the type's range, 100 GiB when unspecified (as aws-ebs-csi-driver).</summary>
+    public static SizeRules Rules(VolumeTypeLimits limits) =>
+        new(GiB, limits.MinGiB * GiB, limits.MaxGiB * GiB, DefaultSizeGiB * GiB, limits.Type);
 
-    private static long AtLeastSource(long sizeGiB, long sourceGiB, long limitBytes, VolumeTypeLimits limits, string source)
-    {
-        if (sizeGiB >= sourceGiB)
-        {
-            return sizeGiB;
-        }
-        if (limitBytes > 0 && sourceGiB * GiB > limitBytes)
-        {
-            throw StorageException.OutOfRange($"{source} is {sourceGiB} GiB, more than limit_bytes {limitBytes}");
-        }
-        if (sourceGiB > limits.MaxGiB)
-        {
-            throw StorageException.OutOfRange($"{source} is {sourceGiB} GiB, above the {limits.Type} maximum of {limits.MaxGiB} GiB");
-        }
-        return sourceGiB;
-    }
+    private static readonly SizeRules AnyTypeRules =
+        new(GiB, GiB, VolumeTypeLimits.Types.Max(t => VolumeTypeLimits.Find(t)!.MaxGiB) * GiB, DefaultSizeGiB * GiB, "EBS");
 
     /// <summary>Which access modes EBS can serve; returns whether the volume needs Multi-Attach.</summary>
     private static bool CheckAccessModes(IReadOnlyList<VolumeCapabilitySpec> capabilities, VolumeParameters parameters)

@@ -1,3 +1,4 @@
+using CsiDriver.Core.Errors;
 using CsiDriver.Driver.Grpc;
 
 namespace CsiDriver.Driver.Validation;
@@ -33,7 +34,7 @@ public static class RequestValidator
         }
         if (!Path.IsPathRooted(value) || value.Contains('\0', StringComparison.Ordinal))
         {
-            throw StatusMapping.Invalid($"{field} must be an absolute path, got '{value}'");
+            throw StatusMapping.Invalid($"{field} must be an absolute path, got '{InputEcho.Of(value)}'");
         }
         if (value.Split('/').Contains(".."))
         {
