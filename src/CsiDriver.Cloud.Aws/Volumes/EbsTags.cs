@@ -21,6 +21,26 @@ public static class EbsTags
     /// <summary>Marks what this driver created; the value is the driver name.</summary>
     public const string ManagedBy = "csi.csidriver.io/managed-by";
 
+    /// <summary>Which client-token attempt created the volume (see CreationTokens); absent for the first.</summary>
+    public const string ClientTokenAttempt = "csi.csidriver.io/client-token-attempt";
+
+    /// <summary>The prefix of every tag key this driver owns.</summary>
+    public const string DriverPrefix = "csi.csidriver.io/";
+
+    /// <summary>Prefixes of tag keys no user tag may set: ours, aws-ebs-csi-driver's (migrated volumes), the cluster's, AWS's.</summary>
+    private static readonly string[] ReservedPrefixes = [DriverPrefix, "ebs.csi.aws.com/", "kubernetes.io/cluster/", "kubernetes.io/created-for/", "aws:"];
+
+    /// <summary>
+    /// True for a key the driver owns or depends on: CSIVolumeName and CSIVolumeSnapshotName carry CreateVolume and
+    /// CreateSnapshot idempotency, the created-for and driver tags say what a volume is, kubernetes.io/cluster/*
+    /// says which cluster owns it, aws: is AWS's own. A user tag (tagSpecification_N, --extra-tags) with such a key
+    /// is refused rather than allowed to overwrite or forge them. Compared without case, so no spelling slips by.
+    /// </summary>
+    public static bool IsReserved(string key) =>
+        key.Equals(VolumeName, StringComparison.OrdinalIgnoreCase)
+        || key.Equals(SnapshotName, StringComparison.OrdinalIgnoreCase)
+        || ReservedPrefixes.Any(p => key.StartsWith(p, StringComparison.OrdinalIgnoreCase));
+
     /// <summary>
     /// The tags of a new volume or snapshot: --extra-tags, then the rendered tagSpecification_N, then the
     /// driver's own tags, which nothing can override (they carry idempotency).

@@ -1,5 +1,3 @@
-using System.Security.Cryptography;
-using System.Text;
 using Amazon.EC2;
 using Amazon.EC2.Model;
 using CsiDriver.Cloud.Aws.Attachments;
@@ -27,6 +25,8 @@ public sealed class EbsVolumeProvider(
     DriverOptions driverOptions,
     ILogger<EbsVolumeProvider> logger) : IVolumeProvider
 {
+    private readonly CreationTokens _tokens = new();
+
     public const long GiB = 1L << 30;
 
     /// <summary>Size of a volume when the request gives none (as aws-ebs-csi-driver).</summary>
@@ -66,68 +66,101 @@ public sealed class EbsVolumeProvider(
         // With a source and no size asked for, the new volume is the source's size, not the 100 GiB default.
         var sizeGiB = SizeGiB(spec.RequiredBytes, spec.LimitBytes, parameters.Limits, sourceGiB);
         var (iops, throughput) = parameters.ResolvePerformance(sizeGiB);
-        var tags = VolumeTags(spec.Name, parameters);
+        // Rendered now, attempt aside: a bad or reserved user tag fails before EC2 is called.
+        _ = VolumeTags(spec.Name, parameters, attempt: 1);
         var context = parameters.Format.ToVolumeContext();
 
         var existing = await FindByNameAsync(spec.Name, cancellationToken).ConfigureAwait(false);
         if (existing is not null)
         {
             CheckSameRequest(spec, existing, sizeGiB, parameters.VolumeType);
-            var ready = await WaitAvailableAsync(existing.VolumeId, recentlyCreated: false, cancellationToken).ConfigureAwait(false);
-            return ToInfo(ready, context, spec.ContentSource);
+            var attempt = CreationTokens.AttemptOf(EbsTags.Get(existing.Tags, EbsTags.ClientTokenAttempt));
+            var (outcome, _) = await WaitCreatedAsync(existing.VolumeId, spec.Name, attempt, recentlyCreated: false, cancellationToken).ConfigureAwait(false);
+            if (outcome is not null)
+            {
+                return ToInfo(outcome, context, spec.ContentSource);
+            }
+            // Deleted since it was listed: make a fresh one below.
         }
 
-        Volume created;
-        if (sourceVolume is not null)
+        for (var round = 1; ; round++)
         {
-            // A clone: EC2 copies the volume in its own zone.
-            var copy = new CopyVolumesRequest
+            var attempt = _tokens.AttemptFor(spec.Name);
+            var tags = VolumeTags(spec.Name, parameters, attempt);
+            var token = CreationTokens.TokenFor(spec.Name, attempt);
+            Volume created;
+            if (sourceVolume is not null)
             {
-                SourceVolumeId = sourceVolume.VolumeId,
-                ClientToken = ClientToken(spec.Name),
-                Size = (int)sizeGiB,
-                VolumeType = VolumeType.FindValue(parameters.VolumeType),
-                Iops = iops,
-                Throughput = throughput,
-                MultiAttachEnabled = multiAttach ? true : null,
-                TagSpecifications = [new TagSpecification { ResourceType = ResourceType.Volume, Tags = tags }],
-            };
-            var response = await ec2.CallAsync("CopyVolumes", (c, t) => c.CopyVolumesAsync(copy, t), cancellationToken).ConfigureAwait(false);
-            created = response.Volumes?.FirstOrDefault()
-                ?? throw StorageException.Internal($"EC2 CopyVolumes of {sourceVolume.VolumeId} returned no volume");
-        }
-        else
-        {
-            var (zone, zoneId) = await ChooseZoneAsync(spec.AccessibilityRequirements, cancellationToken).ConfigureAwait(false);
-            var request = new CreateVolumeRequest
-            {
-                ClientToken = ClientToken(spec.Name),
-                Size = (int)sizeGiB,
-                VolumeType = VolumeType.FindValue(parameters.VolumeType),
-                Iops = iops,
-                Throughput = throughput,
-                Encrypted = parameters.Encrypted ? true : null,
-                KmsKeyId = parameters.KmsKeyId,
-                SnapshotId = sourceSnapshot?.SnapshotId,
-                MultiAttachEnabled = multiAttach ? true : null,
-                TagSpecifications = [new TagSpecification { ResourceType = ResourceType.Volume, Tags = tags }],
-            };
-            if (zone is not null)
-            {
-                request.AvailabilityZone = zone;
+                // A clone: EC2 copies the volume in its own zone.
+                var copy = new CopyVolumesRequest
+                {
+                    SourceVolumeId = sourceVolume.VolumeId,
+                    ClientToken = token,
+                    Size = (int)sizeGiB,
+                    VolumeType = VolumeType.FindValue(parameters.VolumeType),
+                    Iops = iops,
+                    Throughput = throughput,
+                    MultiAttachEnabled = multiAttach ? true : null,
+                    TagSpecifications = [new TagSpecification { ResourceType = ResourceType.Volume, Tags = tags }],
+                };
+                var response = await ec2.CallAsync("CopyVolumes", (c, t) => c.CopyVolumesAsync(copy, t), cancellationToken).ConfigureAwait(false);
+                created = response.Volumes?.FirstOrDefault()
+                    ?? throw StorageException.Internal($"EC2 CopyVolumes of {sourceVolume.VolumeId} returned no volume");
             }
             else
             {
-                request.AvailabilityZoneId = zoneId;
+                var (zone, zoneId) = await ChooseZoneAsync(spec.AccessibilityRequirements, cancellationToken).ConfigureAwait(false);
+                var request = new CreateVolumeRequest
+                {
+                    ClientToken = token,
+                    Size = (int)sizeGiB,
+                    VolumeType = VolumeType.FindValue(parameters.VolumeType),
+                    Iops = iops,
+                    Throughput = throughput,
+                    Encrypted = parameters.Encrypted ? true : null,
+                    KmsKeyId = parameters.KmsKeyId,
+                    SnapshotId = sourceSnapshot?.SnapshotId,
+                    MultiAttachEnabled = multiAttach ? true : null,
+                    TagSpecifications = [new TagSpecification { ResourceType = ResourceType.Volume, Tags = tags }],
+                };
+                if (zone is not null)
+                {
+                    request.AvailabilityZone = zone;
+                }
+                else
+                {
+                    request.AvailabilityZoneId = zoneId;
+                }
+                var response = await ec2.CallAsync("CreateVolume", (c, t) => c.CreateVolumeAsync(request, t), cancellationToken).ConfigureAwait(false);
+                created = response.Volume ?? throw StorageException.Internal("EC2 CreateVolume returned no volume");
             }
-            var response = await ec2.CallAsync("CreateVolume", (c, t) => c.CreateVolumeAsync(request, t), cancellationToken).ConfigureAwait(false);
-            created = response.Volume ?? throw StorageException.Internal("EC2 CreateVolume returned no volume");
-        }
-        logger.LogInformation("Created volume {VolumeId} for {Name}: {SizeGiB} GiB {Type} in {Zone}",
-            created.VolumeId, spec.Name, sizeGiB, parameters.VolumeType, created.AvailabilityZone);
+            logger.LogInformation("Created volume {VolumeId} for {Name}: {SizeGiB} GiB {Type} in {Zone} (client token attempt {Attempt})",
+                created.VolumeId, spec.Name, sizeGiB, parameters.VolumeType, created.AvailabilityZone, attempt);
 
-        var available = await WaitAvailableAsync(created.VolumeId, recentlyCreated: true, cancellationToken).ConfigureAwait(false);
-        return ToInfo(available, context, spec.ContentSource);
+            // A replayed token answers with the old volume as it is now: already going or gone means burned.
+            var (available, missing) = IsGone(created.State)
+                ? (null, false)
+                : await WaitCreatedAsync(created.VolumeId, spec.Name, attempt, recentlyCreated: true, cancellationToken).ConfigureAwait(false);
+            if (available is not null)
+            {
+                return ToInfo(available, context, spec.ContentSource);
+            }
+            if (missing && !_tokens.MissingAgain(spec.Name, created.VolumeId))
+            {
+                // Not found past the grace window once is no proof it is gone (EC2's read path can lag longer):
+                // a fresh token now could make a second volume. The CO retries; missing again then is proof.
+                throw StorageException.Unavailable(
+                    $"volume {created.VolumeId} created for {InputEcho.Of(spec.Name)} is not visible in EC2 yet; retry");
+            }
+            _tokens.Burned(spec.Name, attempt);
+            logger.LogWarning("Client token attempt {Attempt} for {Name} gave volume {VolumeId}, which no longer exists; trying attempt {Next}",
+                attempt, spec.Name, created.VolumeId, attempt + 1);
+            if (round >= CreationTokens.MaxFreshTokensPerCall)
+            {
+                throw StorageException.Internal(
+                    $"EC2 gave {round} volumes for {spec.Name} that vanished while being created (last {created.VolumeId}); check the KMS key and the volume parameters");
+            }
+        }
     }
 
     public async Task DeleteVolumeAsync(string volumeId, CancellationToken cancellationToken)
@@ -252,8 +285,8 @@ public sealed class EbsVolumeProvider(
     public Task<Page<SnapshotInfo>> ListSnapshotsAsync(SnapshotFilter filter, int maxEntries, string? startingToken, CancellationToken cancellationToken) =>
         snapshots.ListAsync(filter, maxEntries, startingToken, cancellationToken);
 
-    /// <summary>EC2's idempotency token for a CSI name: hex SHA-256, 64 characters (EC2's maximum).</summary>
-    public static string ClientToken(string name) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(name)))[..64];
+    /// <summary>EC2's idempotency token for a CSI name's first attempt: hex SHA-256, 64 characters (EC2's maximum).</summary>
+    public static string ClientToken(string name) => CreationTokens.TokenFor(name, 1);
 
     /// <summary>
     /// The size to create, in GiB: the request rounded up to whole GiB (100 GiB when unspecified, as
@@ -336,8 +369,15 @@ public sealed class EbsVolumeProvider(
         return tags;
     }
 
-    private List<Tag> VolumeTags(string name, VolumeParameters parameters) =>
-        EbsTags.Build(options.ExtraTags, parameters.TagSpecifications, parameters.TemplateValues, DriverTags(name, parameters));
+    private List<Tag> VolumeTags(string name, VolumeParameters parameters, int attempt)
+    {
+        var driverTags = DriverTags(name, parameters);
+        if (attempt > 1)
+        {
+            driverTags[EbsTags.ClientTokenAttempt] = attempt.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+        return EbsTags.Build(options.ExtraTags, parameters.TagSpecifications, parameters.TemplateValues, driverTags);
+    }
 
     private Task<Volume?> FindByNameAsync(string name, CancellationToken cancellationToken) =>
         pollers.VolumesByName.GetAsync(name, cancellationToken);
@@ -368,28 +408,37 @@ public sealed class EbsVolumeProvider(
         }
     }
 
-    private async Task<Volume> WaitAvailableAsync(string volumeId, bool recentlyCreated, CancellationToken cancellationToken)
+    private static bool IsGone(VolumeState? state) => state == VolumeState.Deleting || state == VolumeState.Deleted;
+
+    /// <summary>
+    /// Waits for a just-created (or found) volume to leave state creating. Returns it when usable; null when it is
+    /// gone (not found past the visibility grace, deleting or deleted: a replayed burned token, or EC2 removed
+    /// it; Missing says it was not found rather than seen going). Only when EC2 itself reports the volume in state error is it deleted here (it will never be usable and
+    /// its token is burned); any other failure, ours or EC2's, leaves the volume alone and reaches the caller.
+    /// </summary>
+    private async Task<(Volume? Volume, bool Missing)> WaitCreatedAsync(string volumeId, string name, int attempt, bool recentlyCreated, CancellationToken cancellationToken)
     {
+        var failedInEc2 = false;
+        Volume? volume;
         try
         {
-            var volume = await pollers.Volumes.WaitAsync(volumeId, v =>
+            volume = await pollers.Volumes.WaitAsync(volumeId, v =>
             {
-                if (v is null)
+                if (v is null || IsGone(v.State))
                 {
-                    // Past the grace window: EC2 removed it again (typically a KMS key it cannot use).
-                    throw StorageException.Internal($"volume {volumeId} disappeared while being created; check the KMS key and the volume parameters");
+                    return true;
                 }
-                if (v.State == VolumeState.Error || v.State == VolumeState.Deleting || v.State == VolumeState.Deleted)
+                if (v.State == VolumeState.Error)
                 {
-                    throw StorageException.Internal($"volume {volumeId} went to state {v.State.Value} while being created");
+                    failedInEc2 = true;
+                    throw StorageException.Internal($"EC2 reports volume {volumeId} in state error while being created");
                 }
                 return v.State != VolumeState.Creating;
             }, new WaitSpec($"volume {volumeId} to become available", RecentlyCreated: recentlyCreated), cancellationToken).ConfigureAwait(false);
-            return volume!;
         }
-        catch (StorageException ex) when (ex.Kind == FailureKind.Internal)
+        catch (StorageException ex) when (failedInEc2)
         {
-            // A volume in error will never be usable; remove it so the retry creates a fresh one.
+            _tokens.Burned(name, attempt);
             logger.LogWarning("Volume {VolumeId} failed to create, deleting it: {Message}", volumeId, ex.Message);
             try
             {
@@ -401,6 +450,12 @@ public sealed class EbsVolumeProvider(
             }
             throw;
         }
+        if (volume is null || IsGone(volume.State))
+        {
+            return (null, volume is null);
+        }
+        _tokens.Settled(name);
+        return (volume, false);
     }
 
     internal static VolumeInfo ToInfo(Volume volume, IReadOnlyDictionary<string, string> context, VolumeContentSourceSpec? source)

@@ -41,9 +41,14 @@ public static partial class TagTemplate
             throw StorageException.InvalidArgument($"tag specification '{InputEcho.Of(specification)}' must be key=value");
         }
         var key = rendered[..equals].Trim();
-        if (key.Length > 128 || key.StartsWith("aws:", StringComparison.OrdinalIgnoreCase))
+        if (key.Length > 128)
         {
-            throw StorageException.InvalidArgument($"tag specification '{InputEcho.Of(specification)}': key must be at most 128 characters and not start with aws:");
+            throw StorageException.InvalidArgument($"tag specification '{InputEcho.Of(specification)}': key must be at most 128 characters");
+        }
+        if (EbsTags.IsReserved(key))
+        {
+            throw StorageException.InvalidArgument(
+                $"tag specification '{InputEcho.Of(specification)}': tag key {InputEcho.Of(key)} is reserved (the driver's own tags, kubernetes.io/cluster/*, aws:*)");
         }
         var tagValue = rendered[(equals + 1)..].Trim();
         if (tagValue.Length > 256)

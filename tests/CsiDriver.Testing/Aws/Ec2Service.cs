@@ -21,7 +21,28 @@ internal sealed partial class Ec2Service(Ec2SimulatorOptions options, Ec2Statist
     private readonly SortedDictionary<string, SimInstance> _instances = new(StringComparer.Ordinal);
     private readonly Dictionary<string, (string Fingerprint, SimVolume Volume)> _clientTokens = new(StringComparer.Ordinal);
 
+    private int _failNextCreations;
+
     private DateTimeOffset Now => options.TimeProvider.GetUtcNow();
+
+    /// <summary>The next <paramref name="count"/> volumes CreateVolume or CopyVolumes makes go to state error instead of available.</summary>
+    public void FailNextVolumeCreations(int count)
+    {
+        lock (_gate)
+        {
+            _failNextCreations += count;
+        }
+    }
+
+    private bool TakeCreationFailure()
+    {
+        if (_failNextCreations <= 0)
+        {
+            return false;
+        }
+        _failNextCreations--;
+        return true;
+    }
 
     public static readonly IReadOnlySet<string> Actions = new HashSet<string>(StringComparer.Ordinal)
     {
@@ -197,6 +218,7 @@ internal sealed partial class Ec2Service(Ec2SimulatorOptions options, Ec2Statist
             CreateTime = now,
             AvailableAt = now + options.VolumeCreateDelay,
             VisibleAt = now + options.VisibilityDelay,
+            Fails = TakeCreationFailure(),
         };
         Register(volume, tags, request, token);
         return w => WriteVolume(w, volume, now);
@@ -242,6 +264,7 @@ internal sealed partial class Ec2Service(Ec2SimulatorOptions options, Ec2Statist
             CreateTime = now,
             AvailableAt = now + options.VolumeCreateDelay,
             VisibleAt = now + options.VisibilityDelay,
+            Fails = TakeCreationFailure(),
         };
         Register(volume, tags, request, token);
         return w => w.Set("volumeSet", [volume], v => WriteVolume(w, v, now));
@@ -373,6 +396,7 @@ internal sealed partial class Ec2Service(Ec2SimulatorOptions options, Ec2Statist
             case "creating":
                 throw new Ec2ErrorException("IncorrectState", $"The volume '{volume.Id}' is 'creating'");
             case "available":
+            case "error":
                 volume.GoneAt = now + options.VolumeDeleteDelay;
                 break;
         }
