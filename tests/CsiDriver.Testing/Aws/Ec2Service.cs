@@ -22,6 +22,7 @@ internal sealed partial class Ec2Service(Ec2SimulatorOptions options, Ec2Statist
     private readonly Dictionary<string, (string Fingerprint, SimVolume Volume)> _clientTokens = new(StringComparer.Ordinal);
 
     private int _failNextCreations;
+    private readonly List<string> _failedVolumeIds = [];
 
     private DateTimeOffset Now => options.TimeProvider.GetUtcNow();
 
@@ -31,6 +32,15 @@ internal sealed partial class Ec2Service(Ec2SimulatorOptions options, Ec2Statist
         lock (_gate)
         {
             _failNextCreations += count;
+        }
+    }
+
+    /// <summary>Every volume made to fail so far (it went, or will go, to state error).</summary>
+    public IReadOnlyList<string> FailedVolumeIds()
+    {
+        lock (_gate)
+        {
+            return [.. _failedVolumeIds];
         }
     }
 
@@ -302,6 +312,10 @@ internal sealed partial class Ec2Service(Ec2SimulatorOptions options, Ec2Statist
     /// <summary>Tags the new volume, stores it, and remembers its client token for replays.</summary>
     private void Register(SimVolume volume, IEnumerable<KeyValuePair<string, string>> tags, Ec2Request request, string? token)
     {
+        if (volume.Fails)
+        {
+            _failedVolumeIds.Add(volume.Id);
+        }
         foreach (var (key, value) in tags)
         {
             volume.Tags[key] = value;

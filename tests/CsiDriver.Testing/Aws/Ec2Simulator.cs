@@ -67,6 +67,9 @@ public sealed class Ec2Simulator : IAsyncDisposable
     /// <summary>The next <paramref name="count"/> volumes created go to state error instead of available, as EC2 does when it cannot make one.</summary>
     public void FailNextVolumeCreations(int count = 1) => _service.FailNextVolumeCreations(count);
 
+    /// <summary>The volumes made to fail by <see cref="FailNextVolumeCreations"/> so far.</summary>
+    public IReadOnlyList<string> FailedVolumeIds() => _service.FailedVolumeIds();
+
     /// <summary>Every volume, including ones still invisible to Describe* and ones being deleted.</summary>
     public IReadOnlyList<Ec2VolumeView> Volumes() => _service.Volumes();
 
