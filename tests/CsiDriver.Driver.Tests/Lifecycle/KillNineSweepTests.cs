@@ -44,6 +44,7 @@ public sealed class KillNineSweepTests(ITestOutputHelper output)
         var durations = await CalibrateAsync();
         var random = new Random(9);
         var perStep = new Dictionary<string, int>(StringComparer.Ordinal);
+        var cut = 0;
         var started = Stopwatch.StartNew();
         for (var run = 0; run < runs; run++)
         {
@@ -53,10 +54,14 @@ public sealed class KillNineSweepTests(ITestOutputHelper output)
             var delay = position == Position.Middle ? TimeSpan.FromTicks((long)(random.NextDouble() * durations[step].Ticks)) : TimeSpan.Zero;
             var label = $"run {run}: kill -9 at the {position.ToString().ToLowerInvariant()} of {Steps[step]}" +
                 (position == Position.Middle ? $" after {delay.TotalMilliseconds:F0} ms" : string.Empty);
-            await RunOnceAsync(run, step, position, delay, label);
+            if (await RunOnceAsync(run, step, position, delay, label))
+            {
+                cut++;
+            }
             perStep[Steps[step]] = perStep.GetValueOrDefault(Steps[step]) + 1;
         }
-        output.WriteLine($"kill -9 sweep: {runs} runs over {Steps.Length} steps x 3 positions in {started.Elapsed.TotalSeconds:F0} s; " +
+        output.WriteLine($"kill -9 sweep: {runs} runs over {Steps.Length} steps x 3 positions in {started.Elapsed.TotalSeconds:F0} s, " +
+            $"{cut} of them cut the call off before its answer; " +
             string.Join(", ", perStep.Select(p => $"{p.Key} {p.Value}")));
     }
 
@@ -77,8 +82,10 @@ public sealed class KillNineSweepTests(ITestOutputHelper output)
         return durations;
     }
 
-    private async Task RunOnceAsync(int run, int killedStep, Position position, TimeSpan delay, string label)
+    /// <summary>One run; true when the kill cut the call off before it was answered.</summary>
+    private async Task<bool> RunOnceAsync(int run, int killedStep, Position position, TimeSpan delay, string label)
     {
+        var cutOff = false;
         using var dir = new TestDirectory($"sweep{run}");
         var life = new Life(dir);
         try
@@ -106,6 +113,7 @@ public sealed class KillNineSweepTests(ITestOutputHelper output)
                 catch (RpcException)
                 {
                     // Cut off by the kill: the CO did not get its answer and will ask again.
+                    cutOff = true;
                 }
             }
 
@@ -127,7 +135,8 @@ public sealed class KillNineSweepTests(ITestOutputHelper output)
         {
             throw new Xunit.Sdk.XunitException($"{label}: {ex.Message}");
         }
-        output.WriteLine($"{label}: ok");
+        output.WriteLine($"{label}: {(cutOff ? "cut off" : "answered")}, ok");
+        return cutOff;
     }
 
     /// <summary>One volume's life, step by step, as kubelet and the sidecars call it; knows what it must find after each step.</summary>
