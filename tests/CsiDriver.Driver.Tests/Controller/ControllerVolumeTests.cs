@@ -11,22 +11,6 @@ namespace CsiDriver.Driver.Tests.Controller;
 public sealed class ControllerVolumeTests
 {
     [Fact]
-    public async Task ControllerGetCapabilities_lists_what_the_service_implements()
-    {
-        using var dir = new TestDirectory("ctl-caps");
-        await using var driver = await RunningDriver.StartLocalAsync(dir);
-
-        var response = await driver.Controller.ControllerGetCapabilitiesAsync(new ControllerGetCapabilitiesRequest());
-
-        var types = response.Capabilities.Select(c => c.Rpc.Type).ToHashSet();
-        Assert.Equal(14, types.Count);
-        Assert.Contains(ControllerServiceCapability.Types.RPC.Types.Type.CreateDeleteVolume, types);
-        Assert.Contains(ControllerServiceCapability.Types.RPC.Types.Type.ModifyVolume, types);
-        Assert.Contains(ControllerServiceCapability.Types.RPC.Types.Type.SingleNodeMultiWriter, types);
-        Assert.DoesNotContain(ControllerServiceCapability.Types.RPC.Types.Type.GetCapacity, types);
-    }
-
-    [Fact]
     public async Task CreateVolume_rounds_up_to_whole_MiB_reports_topology_and_is_idempotent()
     {
         using var dir = new TestDirectory("ctl-create");
