@@ -8,7 +8,10 @@
 #                on an EC2 instance as /dev/xvdX or NVMe, which no simulator can give this machine; the node
 #                code they exercise is the same as in the local runs. Identity and GroupController specs are
 #                backend-neutral and run in the local runs.
-# Both local runs set --csi.testnodevolumeattachlimit and readAheadKiB, the local backend's mutable parameter.
+# Both local runs set --csi.testnodevolumeattachlimit (csi-sanity then publishes max_volumes_per_node volumes and
+# expects the next one refused; the driver runs with --volume-attach-limit 16 rather than its default 128, so that
+# spec attaches 16 loop devices, not 128, on a shared CI machine) and readAheadKiB, the local backend's mutable
+# parameter.
 # Each run writes a JUnit report, artifacts/test-results/sanity-<config>.junit.xml, and one line
 # "sanity <config>: N passed, N failed, N skipped (T s)". Skipped specs are not counted as passed.
 #
@@ -67,6 +70,7 @@ done
 # ---------------------------------------------------------------- scratch and clean-up
 scratch=$(mktemp -d /tmp/csi-sanity.XXXXXX)
 pids=()
+sanity_pid=
 
 stop_processes() {
   local pid
@@ -85,6 +89,10 @@ stop_processes() {
 }
 
 cleanup() {
+  if [ -n "$sanity_pid" ]; then
+    kill -TERM "$sanity_pid" 2>/dev/null
+    wait "$sanity_pid" 2>/dev/null
+  fi
   stop_processes
   # Mounts below the scratch dir, deepest first (field 5 of mountinfo; our paths have no escaped characters).
   local mountpoint file backing device
@@ -132,16 +140,6 @@ wait_for_socket() {
   return 1
 }
 
-# Prints "N passed, N failed, N skipped" from a ginkgo JUnit report; pending specs count as skipped.
-junit_counts() {
-  local suite tests disabled skipped failures errors
-  suite=$(grep -o '<testsuite [^>]*>' "$1" | head -n 1)
-  attr() { sed -n "s/.* $1=\"\([0-9]*\)\".*/\1/p" <<<"$suite"; }
-  tests=$(attr tests); disabled=$(attr disabled); skipped=$(attr skipped); failures=$(attr failures); errors=$(attr errors)
-  tests=${tests:-0}; disabled=${disabled:-0}; skipped=${skipped:-0}; failures=${failures:-0}; errors=${errors:-0}
-  echo "$((tests - disabled - skipped - failures - errors)) passed, $((failures + errors)) failed, $((disabled + skipped)) skipped"
-}
-
 status=0
 
 # Runs csi-sanity once: run <config> <csi-sanity arguments...>; the report goes to sanity-<config>.junit.xml.
@@ -151,10 +149,17 @@ run() {
   local report="$results/sanity-$config.junit.xml" started elapsed rc=0
   rm -f "$report"
   started=$(date +%s.%N)
-  "$sanity" --ginkgo.junit-report="$report" --ginkgo.no-color "$@" >"$results/sanity-$config.log" 2>&1 || rc=$?
+  # In the background so that a signal to this script is handled at once (bash runs traps between commands).
+  "$sanity" --ginkgo.junit-report="$report" --ginkgo.no-color "$@" >"$results/sanity-$config.log" 2>&1 &
+  sanity_pid=$!
+  wait "$sanity_pid" || rc=$?
+  sanity_pid=
   elapsed=$(awk -v a="$started" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
   if [ -f "$report" ]; then
-    echo "sanity $config: $(junit_counts "$report") (${elapsed} s)"
+    local passed failed skipped
+    read -r passed failed skipped < <(scripts/junit-report.sh counts "$report")
+    echo "sanity $config: $passed passed, $failed failed, $skipped skipped (${elapsed} s)"
+    scripts/junit-report.sh failures "$report"
   else
     echo "sanity $config: no JUnit report, csi-sanity exited $rc (${elapsed} s); see $results/sanity-$config.log"
   fi
@@ -172,7 +177,7 @@ run_local() {
   printf 'readAheadKiB: "512"\n' >"$dir/mutable-parameters.yaml"
   # shellcheck disable=SC2086 # SANITY_DRIVER_ARGS is a list of arguments
   start "$log" dotnet "$driver_dll" --endpoint "unix://$socket" --mode all --backend local \
-    --state-dir "$dir/state" --node-id sanity-node --log-level Warning ${SANITY_DRIVER_ARGS:-}
+    --state-dir "$dir/state" --node-id sanity-node --log-level Warning --volume-attach-limit 16 ${SANITY_DRIVER_ARGS:-}
   wait_for_socket "$socket" "${pids[-1]}" "$log" || { status=1; stop_processes; return; }
   run "$config" --csi.endpoint="unix://$socket" \
     --csi.stagingdir="$scratch/kubelet/$config/staging" --csi.mountdir="$scratch/kubelet/$config/mount" \

@@ -151,6 +151,34 @@ public sealed class ControllerVolumeTests
     }
 
     [Fact]
+    public async Task ReadAheadKiB_is_set_at_create_changed_live_by_modify_and_kept_across_attaches()
+    {
+        using var dir = new TestDirectory("ctl-readahead");
+        await using var driver = await RunningDriver.StartLocalAsync(dir);
+        var create = Create("pvc-readahead");
+        create.MutableParameters["readAheadKiB"] = "512";
+        var volumeId = (await driver.Controller.CreateVolumeAsync(create)).Volume.VolumeId;
+
+        var attached = await driver.Controller.ControllerPublishVolumeAsync(Publish(volumeId));
+        var device = Path.GetFileName(new FileInfo(attached.PublishContext["devicePath"]).LinkTarget!);
+        var atAttach = ReadAhead(device);
+        await driver.Controller.ControllerModifyVolumeAsync(new ControllerModifyVolumeRequest { VolumeId = volumeId, MutableParameters = { ["readAheadKiB"] = "1024" } });
+        var afterModify = ReadAhead(device);
+        await driver.Controller.ControllerModifyVolumeAsync(new ControllerModifyVolumeRequest { VolumeId = volumeId });
+        await driver.Controller.ControllerUnpublishVolumeAsync(new ControllerUnpublishVolumeRequest { VolumeId = volumeId, NodeId = "test-node" });
+        var reattached = await driver.Controller.ControllerPublishVolumeAsync(Publish(volumeId));
+        var afterReattach = ReadAhead(Path.GetFileName(new FileInfo(reattached.PublishContext["devicePath"]).LinkTarget!));
+        var badValue = await AssertFailsWith(StatusCode.InvalidArgument, () => driver.Controller.ControllerModifyVolumeAsync(
+            new ControllerModifyVolumeRequest { VolumeId = volumeId, MutableParameters = { ["readAheadKiB"] = "lots" } }));
+
+        Assert.Equal((512, 1024, 1024), (atAttach, afterModify, afterReattach));
+        Assert.Contains("readAheadKiB=lots", badValue.Status.Detail, StringComparison.Ordinal);
+        await driver.Controller.ControllerUnpublishVolumeAsync(new ControllerUnpublishVolumeRequest { VolumeId = volumeId, NodeId = "test-node" });
+
+        static int ReadAhead(string device) => int.Parse(File.ReadAllText($"/sys/block/{device}/queue/read_ahead_kb").Trim(), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    [Fact]
     public async Task Publish_of_a_volume_attached_to_another_node_is_failed_precondition()
     {
         using var dir = new TestDirectory("ctl-othernode");
