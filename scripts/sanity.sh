@@ -168,19 +168,20 @@ run() {
   fi
 }
 
-# The local backend: one driver (--mode all) per run, its own state dir; staging and mount dirs below
-# $scratch/kubelet/<config>, the place a --kubelet-dir confinement of node paths would name.
+# The local backend: one driver (--mode all) per run, its own state dir; csi-sanity's staging and mount dirs
+# below $kubelet_dir/<config>, the one directory a confinement of node paths (--kubelet-dir) would name.
+kubelet_dir="$scratch/kubelet"
 run_local() {
   local config=$1 access_type=$2
   local dir="$scratch/$config" socket="$scratch/$config/csi.sock" log="$results/sanity-$config-driver.log"
-  mkdir -p "$dir" "$scratch/kubelet/$config"
+  mkdir -p "$dir" "$kubelet_dir/$config"
   printf 'readAheadKiB: "512"\n' >"$dir/mutable-parameters.yaml"
   # shellcheck disable=SC2086 # SANITY_DRIVER_ARGS is a list of arguments
   start "$log" dotnet "$driver_dll" --endpoint "unix://$socket" --mode all --backend local \
     --state-dir "$dir/state" --node-id sanity-node --log-level Warning --volume-attach-limit 16 ${SANITY_DRIVER_ARGS:-}
   wait_for_socket "$socket" "${pids[-1]}" "$log" || { status=1; stop_processes; return; }
   run "$config" --csi.endpoint="unix://$socket" \
-    --csi.stagingdir="$scratch/kubelet/$config/staging" --csi.mountdir="$scratch/kubelet/$config/mount" \
+    --csi.stagingdir="$kubelet_dir/$config/staging" --csi.mountdir="$kubelet_dir/$config/mount" \
     --csi.testvolumeaccesstype="$access_type" --csi.testnodevolumeattachlimit \
     --csi.testvolumemutableparameters="$dir/mutable-parameters.yaml"
   stop_processes
@@ -190,7 +191,7 @@ run_local() {
 # controller specs; a node-mode driver on a second socket answers NodeGetInfo for them (the instance id).
 run_aws() {
   local dir="$scratch/aws" url
-  mkdir -p "$dir" "$scratch/kubelet/aws"
+  mkdir -p "$dir" "$kubelet_dir/aws"
   start "$results/sanity-aws-simulator.log" dotnet "$simulator_dll" --port 0 --instance "$instance:$zone" --url-file "$dir/ec2-url"
   local simulator=${pids[-1]}
   for _ in $(seq 600); do
@@ -214,7 +215,7 @@ run_aws() {
   start "$results/sanity-aws-node.log" dotnet "$driver_dll" --endpoint "unix://$dir/node.sock" --mode node --node-id "$instance" "${aws_args[@]}"
   wait_for_socket "$dir/node.sock" "${pids[-1]}" "$results/sanity-aws-node.log" || { status=1; stop_processes; return; }
   run aws --csi.endpoint="unix://$dir/node.sock" --csi.controllerendpoint="unix://$dir/controller.sock" \
-    --csi.stagingdir="$scratch/kubelet/aws/staging" --csi.mountdir="$scratch/kubelet/aws/mount" \
+    --csi.stagingdir="$kubelet_dir/aws/staging" --csi.mountdir="$kubelet_dir/aws/mount" \
     --csi.testvolumeparameters="$dir/parameters.yaml" --csi.testvolumemutableparameters="$dir/mutable-parameters.yaml" \
     --ginkgo.focus='\[Controller Server\]'
   unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY
