@@ -23,7 +23,7 @@
 #   SANITY_NO_BUILD=1   use the Release build as it is (scripts/test.sh has just built the solution)
 # Needs root (loop devices, mounts). Exits non-zero when a run fails or cannot start.
 # Everything it makes lives in one scratch directory: driver state, the staging and mount dirs csi-sanity uses,
-# sockets and logs. On exit, also on failure or Ctrl-C, it stops the processes it started, unmounts what is
+# sockets (logs go to artifacts/test-results/sanity-<config>*.log). On exit, also on failure or Ctrl-C, it stops the processes it started, unmounts what is
 # mounted below the scratch directory, detaches the loop devices backed by files below it, and removes it.
 set -uo pipefail
 cd "$(dirname "$0")/.."
