@@ -67,7 +67,7 @@ public sealed class CommandLine
     private readonly Option<string> _csiCapabilities = new("--csi-capabilities")
     {
         Description = "Newest CSI spec release whose capabilities are advertised: v1.11 (default; works with csi-provisioner v5.2.0 "
-            + "and every later sidecar) or v1.12 (adds GET_SNAPSHOT, which sidecars built on CSI v1.11 crash on).",
+            + "and every later sidecar) or v1.12 (adds GET_SNAPSHOT, which csi-provisioner v5.2.0, built on CSI v1.11, crashes on).",
         DefaultValueFactory = _ => "v" + DriverOptions.DefaultCsiCapabilities,
     };
     private readonly Option<string?> _region = new("--region")
