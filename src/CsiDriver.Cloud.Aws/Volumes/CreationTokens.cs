@@ -67,12 +67,11 @@ public sealed class CreationTokens
         return false;
     }
 
-    /// <summary>The name's volume exists and is usable: nothing to remember.</summary>
-    public void Settled(string name)
-    {
-        _attempts.TryRemove(name, out _);
-        _missing.TryRemove(name, out _);
-    }
+    /// <summary>
+    /// The name's volume exists and is usable: no suspicion left. Its attempt stays, since the earlier tokens stay
+    /// burned (a name reused after a delete would otherwise start again at a token whose volume is gone).
+    /// </summary>
+    public void Settled(string name) => _missing.TryRemove(name, out _);
 
     /// <summary>The attempt recorded on a volume's tag, 1 when it has none (or one we cannot read).</summary>
     public static int AttemptOf(string? tagValue) =>

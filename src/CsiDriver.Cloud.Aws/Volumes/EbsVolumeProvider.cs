@@ -153,8 +153,7 @@ public sealed class EbsVolumeProvider(
                     $"volume {created.VolumeId} created for {InputEcho.Of(spec.Name)} is not visible in EC2 yet; retry");
             }
             _tokens.Burned(spec.Name, attempt);
-            logger.LogWarning("Client token attempt {Attempt} for {Name} gave volume {VolumeId}, which no longer exists; trying attempt {Next}",
-                attempt, spec.Name, created.VolumeId, attempt + 1);
+            AwsBackendLog.ReplayedDeletedVolume(logger, created.VolumeId, spec.Name, attempt + 1);
             if (round >= CreationTokens.MaxFreshTokensPerCall)
             {
                 throw StorageException.Internal(
@@ -205,7 +204,10 @@ public sealed class EbsVolumeProvider(
         {
             throw StorageException.Aborted($"starting_token is no longer valid: {ex.Message}");
         }
-        var volumes = (response.Volumes ?? []).Select(v => ToInfo(v, new Dictionary<string, string>(), null)).ToList();
+        // A volume being deleted is gone for the CO (its DeleteVolume succeeded): listing it would bring it back.
+        var volumes = (response.Volumes ?? [])
+            .Where(v => v.State != VolumeState.Deleting && v.State != VolumeState.Deleted)
+            .Select(v => ToInfo(v, new Dictionary<string, string>(), null)).ToList();
         var (items, next) = PageToken.Slice(volumes, token, response.NextToken, maxEntries);
         return new Page<VolumeInfo>(items, next);
     }

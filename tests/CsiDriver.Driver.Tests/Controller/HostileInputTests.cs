@@ -138,6 +138,8 @@ public sealed class HostileInputTests(HostileInputFixture fixture) : IClassFixtu
         ["ext4ClusterSize 2^32+4096"] = Row.Of("numeric", StatusCode.InvalidArgument, "ext4ClusterSize", f => f.Driver.Controller.CreateVolumeAsync(WithParameters("ext4", ("ext4BigAlloc", "true"), ("ext4ClusterSize", "4294971392")))),
         ["ext4BigAlloc with a trailing NUL"] = Row.Of("numeric", StatusCode.InvalidArgument, "ext4BigAlloc", f => f.Driver.Controller.CreateVolumeAsync(Ext4("ext4BigAlloc", "true\0"))),
         ["ext4BigAlloc yes"] = Row.Of("numeric", StatusCode.InvalidArgument, "ext4BigAlloc", f => f.Driver.Controller.CreateVolumeAsync(Ext4("ext4BigAlloc", "yes"))),
+        ["ControllerModifyVolume readAheadKiB 2^32+128"] = Row.Of("numeric", StatusCode.InvalidArgument, "readAheadKiB", f => f.Driver.Controller.ControllerModifyVolumeAsync(new ControllerModifyVolumeRequest { VolumeId = f.FreeVolumeId, MutableParameters = { ["readAheadKiB"] = "4294967424" } })),
+        ["ControllerModifyVolume readAheadKiB with a trailing NUL"] = Row.Of("numeric", StatusCode.InvalidArgument, "readAheadKiB", f => f.Driver.Controller.ControllerModifyVolumeAsync(new ControllerModifyVolumeRequest { VolumeId = f.FreeVolumeId, MutableParameters = { ["readAheadKiB"] = "128\0" } })),
         // The same parser at NodeStageVolume (the volume context can be edited in a static PV).
         ["NodeStageVolume blockSize 2^32+1024"] = Row.Of("numeric", StatusCode.InvalidArgument, "blockSize", f => f.Driver.Node.NodeStageVolumeAsync(Stage(f, "blockSize", "4294968320"))),
         ["NodeStageVolume blockSize with a trailing NUL"] = Row.Of("numeric", StatusCode.InvalidArgument, "blockSize", f => f.Driver.Node.NodeStageVolumeAsync(Stage(f, "blockSize", "4096\0"))),
