@@ -51,7 +51,9 @@ public sealed class KillNineSweepTests(ITestOutputHelper output)
             var combination = run * stride % combinations;
             var step = combination % Steps.Length;
             var position = (Position)(combination / Steps.Length);
-            var delay = position == Position.Middle ? TimeSpan.FromTicks((long)(random.NextDouble() * durations[step].Ticks)) : TimeSpan.Zero;
+            // Within the first half of the step's round trip: the second half is mostly the answer travelling back
+            // and the kill itself (enumerating the process tree) taking its time.
+            var delay = position == Position.Middle ? TimeSpan.FromTicks((long)(random.NextDouble() * durations[step].Ticks / 2)) : TimeSpan.Zero;
             var label = $"run {run}: kill -9 at the {position.ToString().ToLowerInvariant()} of {Steps[step]}" +
                 (position == Position.Middle ? $" after {delay.TotalMilliseconds:F0} ms" : string.Empty);
             if (await RunOnceAsync(run, step, position, delay, label))
