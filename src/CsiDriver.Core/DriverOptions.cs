@@ -49,6 +49,26 @@ public sealed partial class DriverOptions
     /// <summary>Overrides the backend's max_volumes_per_node when greater than 0.</summary>
     public long VolumeAttachLimit { get; set; }
 
+    /// <summary>
+    /// kubelet's root directory (kubelet --root-dir). Node operations act only below its pods/ and
+    /// plugins/kubernetes.io/csi/ directories, where kubelet puts publish and staging paths.
+    /// </summary>
+    public string KubeletDir { get; set; } = DefaultKubeletDir;
+
+    /// <summary>Extra directories node operations may act below (tests, csi-sanity's mount and staging dirs).</summary>
+    public IReadOnlyList<string> AllowedPathRoots { get; set; } = [];
+
+    /// <summary>
+    /// Where the node plugin remembers what it created and what each volume was used as (crash-safe records);
+    /// null means &lt;kubelet-dir&gt;/plugins/&lt;driver-name&gt;/node-state, next to the socket kubelet dials.
+    /// </summary>
+    public string? NodeStateDir { get; set; }
+
+    public const string DefaultKubeletDir = "/var/lib/kubelet";
+
+    /// <summary>The node state directory, explicit or derived from the kubelet directory and the driver name.</summary>
+    public string EffectiveNodeStateDir => NodeStateDir ?? Path.Combine(KubeletDir, "plugins", DriverName, "node-state");
+
     public bool RunsController => Mode is DriverMode.Controller or DriverMode.All;
 
     public bool RunsNode => Mode is DriverMode.Node or DriverMode.All;
@@ -87,12 +107,36 @@ public sealed partial class DriverOptions
         {
             errors.Add("--volume-attach-limit must not be negative");
         }
+        ValidateNodePaths(errors);
         if (MetricsAddress is not null && !TryParseListenAddress(MetricsAddress, out _, out _))
         {
             errors.Add($"--metrics-address '{MetricsAddress}' must be [ip]:port with an IP address or localhost, e.g. :3301, 0.0.0.0:3301, 127.0.0.1:3301 or [::]:3301");
         }
         return errors;
     }
+
+    /// <summary>The node's directories must be absolute, and an extra root must not open the whole host or a kernel filesystem.</summary>
+    private void ValidateNodePaths(List<string> errors)
+    {
+        if (!Path.IsPathFullyQualified(KubeletDir) || Path.GetFullPath(KubeletDir) == "/")
+        {
+            errors.Add($"--kubelet-dir must be an absolute directory other than /, got '{KubeletDir}'");
+        }
+        if (NodeStateDir is not null && !Path.IsPathFullyQualified(NodeStateDir))
+        {
+            errors.Add($"--node-state-dir must be an absolute path, got '{NodeStateDir}'");
+        }
+        foreach (var root in AllowedPathRoots)
+        {
+            var full = Path.IsPathFullyQualified(root) ? Path.GetFullPath(root).TrimEnd('/') : null;
+            if (full is null || full.Length == 0 || KernelFilesystems.Any(k => full == k || full.StartsWith(k + "/", StringComparison.Ordinal)))
+            {
+                errors.Add($"--allowed-path-root must be an absolute directory other than /, /proc, /sys and /dev, got '{root}'");
+            }
+        }
+    }
+
+    private static readonly string[] KernelFilesystems = ["/proc", "/sys", "/dev"];
 
     /// <summary>
     /// Parses ":port", "ip:port", "[ipv6]:port" or "localhost:port". address is null for ":port" (every interface)

@@ -9,23 +9,35 @@ using Microsoft.Extensions.DependencyInjection;
 namespace CsiDriver.Driver.Tests.Node.Support;
 
 /// <summary>
-/// Finds a volume's device the simplest way: publish_context {"devicePath": "/dev/loopN"} set by the test.
-/// A test can hold calls at the door (Gate) to line up concurrent operations deterministically.
+/// Finds a volume's device the simplest way: publish_context {"devicePath": "/dev/loopN"} set by the test, and
+/// remembered per volume as a backend would know it, for the calls that carry no publish_context (unstage,
+/// unpublish, expand, stats prove a mount is the volume's by its device). A test can hold calls at the door (Gate)
+/// to line up concurrent operations deterministically.
 /// </summary>
 public sealed class TestDeviceFinder : IDeviceFinder
 {
     public const string DevicePathKey = "devicePath";
 
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> _attached = new(StringComparer.Ordinal);
+
     public Func<string, Task>? Gate { get; set; }
+
+    /// <summary>Makes the volume's device known without a call carrying it, as a backend knows its attachments.</summary>
+    public void Attach(string volumeId, string devicePath) => _attached[volumeId] = devicePath;
 
     public async Task<string> FindDeviceAsync(string volumeId, IReadOnlyDictionary<string, string> publishContext, CancellationToken cancellationToken)
     {
-        if (Gate is { } gate)
+        if (publishContext.Count > 0 && Gate is { } gate)
         {
             await gate(volumeId);
         }
-        return publishContext.TryGetValue(DevicePathKey, out var path) && File.Exists(path)
-            ? path
+        if (publishContext.TryGetValue(DevicePathKey, out var path) && File.Exists(path))
+        {
+            _attached[volumeId] = path;
+            return path;
+        }
+        return publishContext.Count == 0 && _attached.TryGetValue(volumeId, out var known) && File.Exists(known)
+            ? known
             : throw StorageException.NotFound($"volume {volumeId} is not attached to this node");
     }
 }
