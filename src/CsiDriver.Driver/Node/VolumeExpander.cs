@@ -27,7 +27,7 @@ internal sealed class VolumeExpander(IMountTable mounts, IResizer resizer, IBloc
         {
             if (!VolumeMountIdentity.IsVolumeBlockBind(info, volumeDevices))
             {
-                throw StorageException.NotFound($"volume_path {NodePathConfinement.Show(path)} is not a published block device of volume {volumeId}");
+                throw StorageException.NotFound($"volume_path {NodePathConfinement.Show(path)} is not the published block volume {volumeId}");
             }
             return EnsureLargeEnough(volumeId, info.Rdev, requiredBytes);
         }

@@ -111,7 +111,7 @@ public sealed class NodeLifecycleTests
         var staging = dir.Path("not-yet");
 
         var error = await Assert.ThrowsAsync<RpcException>(
-            () => driver.Node.NodeStageVolumeAsync(Stage("vol-bad", loop.Device, staging, Mount("ext4", flags: "no-such-option"))).ResponseAsync);
+            () => driver.Node.NodeStageVolumeAsync(Stage("vol-bad", loop.Device, staging, Mount("ext4", flags: "logbufs=8"))).ResponseAsync);
 
         Assert.Equal(StatusCode.Internal, error.StatusCode);
         Assert.Contains("cannot mount", error.Status.Detail, StringComparison.Ordinal);
@@ -300,7 +300,8 @@ public sealed class NodeLifecycleTests
 
         Assert.Equal(StatusCode.FailedPrecondition, unpublish.StatusCode);
         Assert.Equal(StatusCode.FailedPrecondition, unstage.StatusCode);
-        Assert.Equal(StatusCode.FailedPrecondition, root.StatusCode);
+        // "/" is outside every allowed root: refused before anything looks at it.
+        Assert.Equal(StatusCode.InvalidArgument, root.StatusCode);
         Assert.Equal("tmpfs", Mounts.FindByMountPoint(foreign)?.FsType);
         Assert.Equal("keep", await File.ReadAllTextAsync(Path.Combine(foreign, "keep.txt")));
     }
