@@ -174,7 +174,7 @@ public sealed class RenderedOverlayTests
         // container and the host path must be the same directory, or every stage and publish is refused.
         var kubeletDir = SingleFlag(driver, "--kubelet-dir");
         Assert.Equal("/var/lib/kubelet", kubeletDir);
-        Assert.Equal(kubeletDir, HostPathOf(node, driver, kubeletDir));
+        Assert.Equal(kubeletDir, HostPathOf(node, driver, kubeletDir!));
         Assert.False(HasFlag(driver, "--allowed-path-root"), "an extra allowed root is for tests and csi-sanity, never a cluster");
 
         // Bidirectional propagation is only allowed in privileged containers; no sidecar needs it.
