@@ -285,6 +285,32 @@ public sealed class NodeLifecycleTests
     }
 
     [Fact]
+    public async Task Clean_up_still_works_when_the_backend_no_longer_finds_the_device_through_the_nodes_record()
+    {
+        using var dir = new TestDirectory("gone");
+        var finder = new TestDeviceFinder();
+        await using var driver = await NodeTestDriver.StartAsync(dir, finder);
+        var loop = LoopDevice.Create(dir, 64 * LoopDevice.MiB);
+        var staging = dir.Path("staging");
+        var target = dir.Path("pod", "mount");
+        var capability = Mount("ext4");
+        await driver.Node.NodeStageVolumeAsync(Stage("vol-gone", loop.Device, staging, capability));
+        await driver.Node.NodePublishVolumeAsync(Publish("vol-gone", loop.Device, staging, target, capability));
+
+        // The backend cannot say which device the volume has any more; the node recorded it at stage and publish.
+        finder.Forget("vol-gone");
+        await driver.Node.NodeUnpublishVolumeAsync(Unpublish("vol-gone", target));
+        await driver.Node.NodeUnstageVolumeAsync(Unstage("vol-gone", staging));
+
+        Assert.Null(Mounts.FindByMountPoint(target));
+        Assert.Null(Mounts.FindByMountPoint(staging));
+        Assert.False(Path.Exists(target), "publish created the target, so unpublish removes it");
+        // Repeats find nothing to do and succeed, as kubelet's retries need.
+        await driver.Node.NodeUnpublishVolumeAsync(Unpublish("vol-gone", target));
+        await driver.Node.NodeUnstageVolumeAsync(Unstage("vol-gone", staging));
+    }
+
+    [Fact]
     public async Task A_mount_the_driver_never_makes_is_not_unmounted()
     {
         using var dir = new TestDirectory("foreign");

@@ -25,6 +25,9 @@ public sealed class TestDeviceFinder : IDeviceFinder
     /// <summary>Makes the volume's device known without a call carrying it, as a backend knows its attachments.</summary>
     public void Attach(string volumeId, string devicePath) => _attached[volumeId] = devicePath;
 
+    /// <summary>The backend no longer finds the volume's device (detached under a live mount, or its link is gone).</summary>
+    public void Forget(string volumeId) => _attached.TryRemove(volumeId, out _);
+
     public async Task<string> FindDeviceAsync(string volumeId, IReadOnlyDictionary<string, string> publishContext, CancellationToken cancellationToken)
     {
         if (publishContext.Count > 0 && Gate is { } gate)
@@ -35,6 +38,10 @@ public sealed class TestDeviceFinder : IDeviceFinder
         {
             _attached[volumeId] = path;
             return path;
+        }
+        if (publishContext.Count > 0)
+        {
+            throw StorageException.NotFound($"volume {volumeId} is not attached to this node");
         }
         return publishContext.Count == 0 && _attached.TryGetValue(volumeId, out var known) && File.Exists(known)
             ? known
