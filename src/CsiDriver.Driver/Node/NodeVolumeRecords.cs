@@ -79,7 +79,8 @@ internal sealed class NodeVolumeRecords(DriverOptions options)
     }
 
     private static bool Same(NodeVolumeRecord a, NodeVolumeRecord b) =>
-        a with { Targets = [] } == b with { Targets = [] } && a.Targets.SequenceEqual(b.Targets);
+        a.VolumeId == b.VolumeId && a.UsedAsRawBlock == b.UsedAsRawBlock && a.HeldFilesystem == b.HeldFilesystem
+        && a.StagingPath == b.StagingPath && a.StagedDevice == b.StagedDevice && a.Targets.SequenceEqual(b.Targets);
 
     private string FileFor(string volumeId) =>
         Path.Combine(Directory, Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(volumeId)))[..32] + ".json");
