@@ -125,7 +125,7 @@ internal sealed class VolumePublisher(
         }
         else if (paths.InspectNoFollow(targetPath).Kind != PathKind.Missing)
         {
-            logger.LogDebug("Left {TargetPath} in place: this driver did not create it", targetPath);
+            NodeLog.LeftTargetNotCreated(logger, volumeId, targetPath);
         }
         records.Update(volumeId, r => r with { Targets = r.Targets.Where(t => t.Path != targetPath).ToList() });
     }
