@@ -61,10 +61,12 @@ public sealed class TestNodeIdentity : INodeIdentityProvider
 public static class NodeTestDriver
 {
     public static Task<RunningDriver> StartAsync(
-        TestDirectory dir, TestDeviceFinder finder, long volumeAttachLimit = 0, Action<IServiceCollection>? configureServices = null)
+        TestDirectory dir, TestDeviceFinder finder, long volumeAttachLimit = 0, Action<IServiceCollection>? configureServices = null,
+        Action<DriverOptions>? configure = null)
     {
         var configuration = RunningDriver.LocalConfiguration(dir, DriverMode.Node);
         configuration.Driver.VolumeAttachLimit = volumeAttachLimit;
+        configure?.Invoke(configuration.Driver);
         return RunningDriver.StartAsync(configuration, configureServices: services =>
         {
             services.AddSingleton<IDeviceFinder>(finder);
