@@ -48,7 +48,7 @@ public sealed class NodeService : Csi.V1.Node.NodeBase
         _locks = locks;
         _options = options;
         var targets = new NodeTargets(paths, logger);
-        var records = new NodeVolumeRecords(options);
+        var records = new NodeVolumeRecords(options, deviceFinder);
         var mountIdentity = new VolumeMountIdentity(deviceFinder, devices, records);
         _confinement = new NodePathConfinement(options, paths);
         _stager = new VolumeStager(deviceFinder, mounts, mounter, probe, formatter, resizer, devices, targets, records, mountIdentity, logger);

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using CsiDriver.Core;
+using CsiDriver.Core.Node;
 using CsiDriver.Core.Storage;
 using CsiDriver.Mounter.Devices;
 
@@ -18,6 +19,9 @@ internal sealed record PublishedTarget(string Path, string Device, bool Block, b
 internal sealed record NodeVolumeRecord
 {
     public required string VolumeId { get; init; }
+
+    /// <summary>The backend's <see cref="Core.Node.IDeviceFinder.IncarnationOf"/> when the record was written (null: ids are never reused).</summary>
+    public string? Incarnation { get; init; }
 
     public bool UsedAsRawBlock { get; init; }
 
@@ -51,25 +55,21 @@ internal sealed record NodeVolumeRecord
 /// <summary>
 /// One crash-safe JSON file per volume under &lt;node-state-dir&gt;/volumes, named by a hash of the volume id (ids
 /// may hold any character). Writes go through <see cref="AtomicFile"/>: after a kill -9 a record is the old or the
-/// new one. Changes to one volume are serialised by the node's per-volume lock; stats only reads.
+/// new one. Changes to one volume are serialised by the node's per-volume lock; stats only reads. A record written
+/// for an earlier incarnation of the id (a deleted volume whose name was used again) reads as a fresh record.
 /// </summary>
-internal sealed class NodeVolumeRecords(DriverOptions options)
+internal sealed class NodeVolumeRecords(DriverOptions options, IDeviceFinder deviceFinder)
 {
     private string Directory => Path.Combine(options.EffectiveNodeStateDir, "volumes");
 
-    public NodeVolumeRecord Read(string volumeId)
-    {
-        var path = FileFor(volumeId);
-        return File.Exists(path) && AtomicFile.ReadJson<NodeVolumeRecord>(path) is { } record && record.VolumeId == volumeId
-            ? record
-            : new NodeVolumeRecord { VolumeId = volumeId };
-    }
+    public NodeVolumeRecord Read(string volumeId) => Read(volumeId, deviceFinder.IncarnationOf(volumeId));
 
     /// <summary>Applies a change and writes the record when it changed anything.</summary>
     public NodeVolumeRecord Update(string volumeId, Func<NodeVolumeRecord, NodeVolumeRecord> change)
     {
-        var current = Read(volumeId);
-        var updated = change(current);
+        var incarnation = deviceFinder.IncarnationOf(volumeId);
+        var current = Read(volumeId, incarnation);
+        var updated = change(current) with { Incarnation = incarnation ?? current.Incarnation };
         if (!Same(current, updated))
         {
             System.IO.Directory.CreateDirectory(Directory);
@@ -78,8 +78,17 @@ internal sealed class NodeVolumeRecords(DriverOptions options)
         return updated;
     }
 
+    private NodeVolumeRecord Read(string volumeId, string? incarnation)
+    {
+        var path = FileFor(volumeId);
+        var stored = File.Exists(path) ? AtomicFile.ReadJson<NodeVolumeRecord>(path) : null;
+        var isThisVolume = stored is not null && stored.VolumeId == volumeId
+            && (incarnation is null || stored.Incarnation is null || stored.Incarnation == incarnation);
+        return isThisVolume ? stored! : new NodeVolumeRecord { VolumeId = volumeId, Incarnation = incarnation };
+    }
+
     private static bool Same(NodeVolumeRecord a, NodeVolumeRecord b) =>
-        a.VolumeId == b.VolumeId && a.UsedAsRawBlock == b.UsedAsRawBlock && a.HeldFilesystem == b.HeldFilesystem
+        a.VolumeId == b.VolumeId && a.Incarnation == b.Incarnation && a.UsedAsRawBlock == b.UsedAsRawBlock && a.HeldFilesystem == b.HeldFilesystem
         && a.StagingPath == b.StagingPath && a.StagedDevice == b.StagedDevice && a.Targets.SequenceEqual(b.Targets);
 
     private string FileFor(string volumeId) =>
