@@ -78,6 +78,12 @@ public sealed class CommandLine
     {
         Description = "Node: where the node plugin records the targets it created and how each volume was used (default <kubelet-dir>/plugins/<driver-name>/node-state).",
     };
+    private readonly Option<string> _csiCapabilities = new("--csi-capabilities")
+    {
+        Description = "Newest CSI spec release whose capabilities are advertised: v1.11 (default; works with csi-provisioner v5.2.0 "
+            + "and every later sidecar) or v1.12 (adds GET_SNAPSHOT, which csi-provisioner v5.2.0, built on CSI v1.11, crashes on).",
+        DefaultValueFactory = _ => "v" + DriverOptions.DefaultCsiCapabilities,
+    };
     private readonly Option<string?> _region = new("--region")
     {
         Description = "AWS: region (default: AWS_REGION, AWS_DEFAULT_REGION, or instance metadata).",
@@ -116,7 +122,7 @@ public sealed class CommandLine
         var root = new RootCommand("CsiDriver: a CSI driver for cloud block volumes (AWS EBS) and local loop-device volumes.")
         {
             _endpoint, _mode, _driverName, _nodeId, _backend, _stateDir, _zone, _localCapacity, _logFormat, _logLevel,
-            _metricsAddress, _volumeAttachLimit, _kubeletDir, _allowedPathRoots, _nodeStateDir, _region, _ec2Endpoint, _extraTags, _metadataSources,
+            _metricsAddress, _volumeAttachLimit, _csiCapabilities, _kubeletDir, _allowedPathRoots, _nodeStateDir, _region, _ec2Endpoint, _extraTags, _metadataSources,
             _instanceId, _availabilityZone, _availabilityZoneId, _instanceType, _outpostArn, _retryMode, _paceCalls,
         };
         root.SetAction(async (result, cancellationToken) =>
@@ -152,6 +158,9 @@ public sealed class CommandLine
             KubeletDir = result.GetValue(_kubeletDir)!,
             AllowedPathRoots = result.GetValue(_allowedPathRoots) ?? [],
             NodeStateDir = result.GetValue(_nodeStateDir),
+            CsiCapabilities = DriverOptions.TryParseCsiVersion(result.GetValue(_csiCapabilities), out var csiVersion)
+                ? csiVersion
+                : throw new ArgumentException($"--csi-capabilities: '{result.GetValue(_csiCapabilities)}' is not a CSI spec release such as v1.11"),
         };
         var local = new LocalBackendOptions
         {
