@@ -154,9 +154,10 @@ public sealed class KillNineSweepTests(ITestOutputHelper output)
         private IDictionary<string, string> _publishContext = new Dictionary<string, string>();
         private string? _snapshotId;
 
-        /// <summary>The flags the driver runs with; a node confined to the kubelet's directory needs its root here.</summary>
+        /// <summary>The flags the driver runs with: the node may act below the test directory and keeps its records there.</summary>
         public Task<DriverProcess> StartAsync() => DriverProcess.StartAsync(_socket,
-            "--mode", "all", "--backend", "local", "--state-dir", dir.Path("state"), "--node-id", NodeId, "--log-level", "Warning");
+            "--mode", "all", "--backend", "local", "--state-dir", dir.Path("state"), "--node-id", NodeId, "--log-level", "Warning",
+            "--allowed-path-root", dir.Root, "--node-state-dir", dir.Path("node-state"));
 
         private string VolumeId => _volume?.VolumeId ?? LocalStatePaths.VolumeIdFor("pvc-sweep");
 
