@@ -7,7 +7,7 @@ using Grpc.Core;
 namespace CsiDriver.Driver.Identity;
 
 /// <summary>CSI Identity: who the plugin is, what it offers, and whether it is ready.</summary>
-public sealed class IdentityService(DriverOptions options, IReadinessCheck readiness) : Csi.V1.Identity.IdentityBase
+public sealed class IdentityService(DriverOptions options, IReadinessCheck readiness, IServiceProvider services) : Csi.V1.Identity.IdentityBase
 {
     private static readonly string VendorVersion =
         typeof(IdentityService).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0]
@@ -22,6 +22,10 @@ public sealed class IdentityService(DriverOptions options, IReadinessCheck readi
         if (options.RunsController)
         {
             response.Capabilities.Add(Service(PluginCapability.Types.Service.Types.Type.ControllerService));
+            if (services.GetService(typeof(IGroupSnapshotProvider)) is not null)
+            {
+                response.Capabilities.Add(Service(PluginCapability.Types.Service.Types.Type.GroupControllerService));
+            }
         }
         response.Capabilities.Add(Service(PluginCapability.Types.Service.Types.Type.VolumeAccessibilityConstraints));
         response.Capabilities.Add(new PluginCapability
