@@ -64,6 +64,8 @@ public static class AwsBackendRegistration
         services.AddSingleton<DeviceNameAllocator>();
         services.AddSingleton<AttachmentManager>();
         services.AddSingleton<SnapshotManager>();
+        services.AddSingleton<GroupSnapshotManager>();
+        services.AddSingleton<IGroupSnapshotProvider>(sp => sp.GetRequiredService<GroupSnapshotManager>());
         services.AddSingleton<ModificationCoalescer>();
         services.AddSingleton<EbsVolumeProvider>();
         services.AddSingleton<IVolumeProvider>(sp => sp.GetRequiredService<EbsVolumeProvider>());

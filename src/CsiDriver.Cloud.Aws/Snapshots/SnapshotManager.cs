@@ -105,7 +105,8 @@ public sealed class SnapshotManager(
             OwnerIds = ["self"],
             Filters = filter.SourceVolumeId is { } volumeId
                 ? [new Filter("volume-id", [volumeId])]
-                : [new Filter("tag-key", [EbsTags.SnapshotName])],
+                // Group members carry the group id instead of a snapshot name of their own.
+                : [new Filter("tag-key", [EbsTags.SnapshotName, EbsTags.GroupSnapshotId])],
             MaxResults = maxEntries > 0 ? Math.Clamp(maxEntries + token.Skip, 5, 1000) : 1000,
             NextToken = token.Ec2Token,
         };
@@ -131,7 +132,7 @@ public sealed class SnapshotManager(
         }
         var created = snapshot.StartTime is { } start ? new DateTimeOffset(DateTime.SpecifyKind(start, DateTimeKind.Utc)) : DateTimeOffset.UtcNow;
         return new SnapshotInfo(snapshot.SnapshotId, snapshot.VolumeId ?? string.Empty, (snapshot.VolumeSize ?? 0) * EbsVolumeProvider.GiB,
-            created, snapshot.State == SnapshotState.Completed);
+            created, snapshot.State == SnapshotState.Completed, EbsTags.Get(snapshot.Tags, EbsTags.GroupSnapshotId));
     }
 
     private async Task EnableFastRestoreAsync(string snapshotId, List<string> zones, CancellationToken cancellationToken)
@@ -157,7 +158,7 @@ public sealed class SnapshotManager(
     private Task<Snapshot?> FindByNameAsync(string name, CancellationToken cancellationToken) =>
         pollers.SnapshotsByName.GetAsync(name, cancellationToken);
 
-    private static (List<string> TagSpecifications, Dictionary<string, string> TemplateValues, List<string> FsrZones) ParseParameters(IReadOnlyDictionary<string, string> parameters)
+    internal static (List<string> TagSpecifications, Dictionary<string, string> TemplateValues, List<string> FsrZones) ParseParameters(IReadOnlyDictionary<string, string> parameters)
     {
         var tagSpecifications = new List<(string Key, string Value)>();
         var templateValues = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -192,7 +193,7 @@ public sealed class SnapshotManager(
         return ([.. tagSpecifications.OrderBy(t => t.Key, StringComparer.OrdinalIgnoreCase).Select(t => t.Value)], templateValues, fsrZones);
     }
 
-    private static void AddIfPresent(Dictionary<string, string> tags, string tagKey, Dictionary<string, string> values, string valueKey)
+    internal static void AddIfPresent(Dictionary<string, string> tags, string tagKey, Dictionary<string, string> values, string valueKey)
     {
         if (values.TryGetValue(valueKey, out var value))
         {

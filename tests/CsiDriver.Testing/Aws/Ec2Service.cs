@@ -28,7 +28,7 @@ internal sealed partial class Ec2Service(Ec2SimulatorOptions options, Ec2Statist
         "CreateVolume", "DeleteVolume", "DescribeVolumes", "AttachVolume", "DetachVolume", "ModifyVolume",
         "DescribeVolumesModifications", "CreateSnapshot", "DeleteSnapshot", "DescribeSnapshots", "CreateTags",
         "DeleteTags", "DescribeInstances", "DescribeAvailabilityZones", "EnableFastSnapshotRestores",
-        "DescribeFastSnapshotRestores", "CopyVolumes",
+        "DescribeFastSnapshotRestores", "CopyVolumes", "CreateSnapshots",
     };
 
     public void AddInstance(Ec2InstanceSeed seed)
@@ -74,6 +74,7 @@ internal sealed partial class Ec2Service(Ec2SimulatorOptions options, Ec2Statist
                 "ModifyVolume" => ModifyVolume(request, now),
                 "DescribeVolumesModifications" => DescribeVolumesModifications(request, now),
                 "CreateSnapshot" => CreateSnapshot(request, now),
+                "CreateSnapshots" => CreateSnapshots(request, now),
                 "DeleteSnapshot" => DeleteSnapshot(request),
                 "DescribeSnapshots" => DescribeSnapshots(request, now),
                 "CreateTags" => CreateTags(request),
