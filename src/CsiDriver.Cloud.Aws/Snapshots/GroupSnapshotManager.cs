@@ -47,9 +47,10 @@ public sealed partial class GroupSnapshotManager(
         IReadOnlyDictionary<string, string> parameters, CancellationToken cancellationToken)
     {
         var (tagSpecifications, templateValues, fsrZones) = SnapshotManager.ParseParameters(parameters);
-        if (fsrZones.Count > 0)
+        if (fsrZones.Count > 0 || parameters.Keys.FirstOrDefault(CopyPlan.IsCopyKey) is { } copyKey && copyKey.Length > 0)
         {
-            throw StorageException.InvalidArgument($"{SnapshotManager.FastSnapshotRestoreZonesKey} is not supported for group snapshots");
+            var key = fsrZones.Count > 0 ? SnapshotManager.FastSnapshotRestoreZonesKey : parameters.Keys.First(CopyPlan.IsCopyKey);
+            throw StorageException.InvalidArgument($"{key} is not supported for group snapshots");
         }
         var groupId = GroupIdFor(name);
         var wanted = new SortedSet<string>(sourceVolumeIds, StringComparer.Ordinal);

@@ -28,7 +28,7 @@ public sealed class AwsGroupSnapshotTests
         var created = (await group.CreateVolumeGroupSnapshotAsync(request)).GroupSnapshot;
 
         Assert.Matches("^vgs-[0-9a-f]{17}$", created.GroupSnapshotId);
-        Assert.Equal([a, b], created.Snapshots.Select(s => s.SourceVolumeId).Order(StringComparer.Ordinal));
+        Assert.Equal(new[] { a, b }.Order(StringComparer.Ordinal), created.Snapshots.Select(s => s.SourceVolumeId).Order(StringComparer.Ordinal));
         Assert.All(created.Snapshots, s => Assert.Equal(created.GroupSnapshotId, s.GroupSnapshotId));
         var cut = env.Simulator.Snapshots();
         Assert.Equal(2, cut.Count); // neither the boot volume nor pvc-other

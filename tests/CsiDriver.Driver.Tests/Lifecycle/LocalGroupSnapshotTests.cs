@@ -39,7 +39,7 @@ public sealed class LocalGroupSnapshotTests
         Assert.True(group.ReadyToUse);
         Assert.Equal(2, group.Snapshots.Count);
         Assert.All(group.Snapshots, s => Assert.Equal(group.GroupSnapshotId, s.GroupSnapshotId));
-        Assert.Equal([a.Volume.VolumeId, b.Volume.VolumeId], group.Snapshots.Select(s => s.SourceVolumeId).Order(StringComparer.Ordinal));
+        Assert.Equal(new[] { a.Volume.VolumeId, b.Volume.VolumeId }.Order(StringComparer.Ordinal), group.Snapshots.Select(s => s.SourceVolumeId).Order(StringComparer.Ordinal));
 
         // Same name, same set (any order) → the same group; same name, another set → ALREADY_EXISTS.
         var again = (await driver.GroupController.CreateVolumeGroupSnapshotAsync(
