@@ -47,10 +47,10 @@ public sealed partial class GroupSnapshotManager(
         IReadOnlyDictionary<string, string> parameters, CancellationToken cancellationToken)
     {
         var (tagSpecifications, templateValues, fsrZones) = SnapshotManager.ParseParameters(parameters);
-        if (fsrZones.Count > 0 || parameters.Keys.FirstOrDefault(CopyPlan.IsCopyKey) is { } copyKey && copyKey.Length > 0)
+        var unsupported = fsrZones.Count > 0 ? SnapshotManager.FastSnapshotRestoreZonesKey : parameters.Keys.FirstOrDefault(CopyPlan.IsCopyKey);
+        if (unsupported is not null)
         {
-            var key = fsrZones.Count > 0 ? SnapshotManager.FastSnapshotRestoreZonesKey : parameters.Keys.First(CopyPlan.IsCopyKey);
-            throw StorageException.InvalidArgument($"{key} is not supported for group snapshots");
+            throw StorageException.InvalidArgument($"parameter {unsupported} is not supported for group snapshots");
         }
         var groupId = GroupIdFor(name);
         var wanted = new SortedSet<string>(sourceVolumeIds, StringComparer.Ordinal);
@@ -148,7 +148,7 @@ public sealed partial class GroupSnapshotManager(
     /// <summary>The members the CO lists, read through the shared snapshot poller (one Describe for many callers).</summary>
     public async Task<GroupSnapshotInfo?> GetGroupSnapshotAsync(string groupSnapshotId, IReadOnlyList<string> snapshotIds, CancellationToken cancellationToken)
     {
-        var found = await Task.WhenAll(snapshotIds.Select(id => pollers.Snapshots.GetAsync(id, cancellationToken))).ConfigureAwait(false);
+        var found = await Task.WhenAll(snapshotIds.Select(id => GetMemberAsync(id, cancellationToken))).ConfigureAwait(false);
         var existing = found.OfType<Snapshot>().ToList();
         var strangers = existing.Where(s => EbsTags.Get(s.Tags, EbsTags.GroupSnapshotId) != groupSnapshotId).Select(s => s.SnapshotId).ToList();
         if (strangers.Count > 0)
@@ -223,10 +223,19 @@ public sealed partial class GroupSnapshotManager(
         if (found.Count == 0 && _recent.TryGetValue(name, out var recentIds))
         {
             // Made by this process moments ago and not visible yet: answer from the poller, which waits that out.
-            var recent = await Task.WhenAll(recentIds.Select(id => pollers.Snapshots.GetAsync(id, cancellationToken))).ConfigureAwait(false);
+            var recent = await Task.WhenAll(recentIds.Select(id => GetMemberAsync(id, cancellationToken))).ConfigureAwait(false);
             found.AddRange(recent.OfType<Snapshot>());
         }
         return found.Select(SnapshotManager.ToInfo).ToList();
+    }
+
+    /// <summary>A member through the shared poller; one this process cut moments ago counts as "not visible yet"
+    /// rather than gone while DescribeSnapshots catches up (EC2 is eventually consistent).</summary>
+    private Task<Snapshot?> GetMemberAsync(string snapshotId, CancellationToken cancellationToken)
+    {
+        var recent = _recent.Values.Any(ids => ids.Contains(snapshotId));
+        return pollers.Snapshots.WaitAsync(snapshotId, _ => true,
+            new WaitSpec($"snapshot {snapshotId}", Immediate: true, RecentlyCreated: recent), cancellationToken);
     }
 
     private static SnapshotInfo ToInfo(Amazon.EC2.Model.SnapshotInfo snapshot, string groupId)
