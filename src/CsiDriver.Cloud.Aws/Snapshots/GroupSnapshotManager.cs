@@ -145,11 +145,22 @@ public sealed partial class GroupSnapshotManager(
         }
     }
 
-    /// <summary>The members the CO lists, read through the shared snapshot poller (one Describe for many callers).</summary>
+    /// <summary>
+    /// The members the CO lists, read through the shared snapshot poller (one Describe for many callers); without a
+    /// list, the snapshots tagged with the group id.
+    /// </summary>
     public async Task<GroupSnapshotInfo?> GetGroupSnapshotAsync(string groupSnapshotId, IReadOnlyList<string> snapshotIds, CancellationToken cancellationToken)
     {
-        var found = await Task.WhenAll(snapshotIds.Select(id => GetMemberAsync(id, cancellationToken))).ConfigureAwait(false);
-        var existing = found.OfType<Snapshot>().ToList();
+        List<Snapshot> existing;
+        if (snapshotIds.Count == 0)
+        {
+            existing = await DescribeTaggedAsync(EbsTags.GroupSnapshotId, groupSnapshotId, cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            var found = await Task.WhenAll(snapshotIds.Select(id => GetMemberAsync(id, cancellationToken))).ConfigureAwait(false);
+            existing = found.OfType<Snapshot>().ToList();
+        }
         var strangers = existing.Where(s => EbsTags.Get(s.Tags, EbsTags.GroupSnapshotId) != groupSnapshotId).Select(s => s.SnapshotId).ToList();
         if (strangers.Count > 0)
         {
@@ -204,6 +215,19 @@ public sealed partial class GroupSnapshotManager(
 
     private async Task<IReadOnlyList<SnapshotInfo>> FindByNameAsync(string name, CancellationToken cancellationToken)
     {
+        var found = await DescribeTaggedAsync(EbsTags.GroupSnapshotName, name, cancellationToken).ConfigureAwait(false);
+        if (found.Count == 0 && _recent.TryGetValue(name, out var recentIds))
+        {
+            // Made by this process moments ago and not visible yet: answer from the poller, which waits that out.
+            var recent = await Task.WhenAll(recentIds.Select(id => GetMemberAsync(id, cancellationToken))).ConfigureAwait(false);
+            found.AddRange(recent.OfType<Snapshot>());
+        }
+        return found.Select(SnapshotManager.ToInfo).ToList();
+    }
+
+    /// <summary>This account's snapshots with the tag, failed ones left out.</summary>
+    private async Task<List<Snapshot>> DescribeTaggedAsync(string tagKey, string value, CancellationToken cancellationToken)
+    {
         var found = new List<Snapshot>();
         string? token = null;
         do
@@ -211,7 +235,7 @@ public sealed partial class GroupSnapshotManager(
             var request = new DescribeSnapshotsRequest
             {
                 OwnerIds = ["self"],
-                Filters = [new Filter("tag:" + EbsTags.GroupSnapshotName, [name])],
+                Filters = [new Filter("tag:" + tagKey, [value])],
                 MaxResults = 1000,
                 NextToken = token,
             };
@@ -220,13 +244,7 @@ public sealed partial class GroupSnapshotManager(
             token = string.IsNullOrEmpty(response.NextToken) ? null : response.NextToken;
         }
         while (token is not null);
-        if (found.Count == 0 && _recent.TryGetValue(name, out var recentIds))
-        {
-            // Made by this process moments ago and not visible yet: answer from the poller, which waits that out.
-            var recent = await Task.WhenAll(recentIds.Select(id => GetMemberAsync(id, cancellationToken))).ConfigureAwait(false);
-            found.AddRange(recent.OfType<Snapshot>());
-        }
-        return found.Select(SnapshotManager.ToInfo).ToList();
+        return found;
     }
 
     /// <summary>A member through the shared poller; one this process cut moments ago counts as "not visible yet"

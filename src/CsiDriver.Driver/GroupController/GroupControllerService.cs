@@ -53,7 +53,7 @@ public sealed class GroupControllerService(IServiceProvider services, OperationL
     {
         var provider = Provider();
         var groupId = RequestValidator.RequireId(request.GroupSnapshotId, "group_snapshot_id");
-        var snapshotIds = RequireIds(request.SnapshotIds, "snapshot_ids");
+        var snapshotIds = OptionalIds(request.SnapshotIds, "snapshot_ids");
         using var held = Acquire($"group snapshot {groupId}",
             [GroupKey(groupId), .. snapshotIds.Select(ControllerService.SnapshotKey)]);
         await provider.DeleteGroupSnapshotAsync(groupId, snapshotIds, context.CancellationToken).ConfigureAwait(false);
@@ -64,7 +64,7 @@ public sealed class GroupControllerService(IServiceProvider services, OperationL
     {
         var provider = Provider();
         var groupId = RequestValidator.RequireId(request.GroupSnapshotId, "group_snapshot_id");
-        var snapshotIds = RequireIds(request.SnapshotIds, "snapshot_ids");
+        var snapshotIds = OptionalIds(request.SnapshotIds, "snapshot_ids");
         var group = await provider.GetGroupSnapshotAsync(groupId, snapshotIds, context.CancellationToken).ConfigureAwait(false)
             ?? throw new RpcException(new Status(StatusCode.NotFound, $"group snapshot {groupId} not found"));
         return new GetVolumeGroupSnapshotResponse { GroupSnapshot = ToMessage(group) };
@@ -93,6 +93,14 @@ public sealed class GroupControllerService(IServiceProvider services, OperationL
         }
         return checkedIds;
     }
+
+    /// <summary>
+    /// snapshot_ids of Delete/GetVolumeGroupSnapshot: the spec marks them REQUIRED, but csi-sanity (and a CO that lost
+    /// them) sends none, so an empty list is taken as "the group's members, whatever they are"; given ids are checked
+    /// against the group (a mismatch is INVALID_ARGUMENT).
+    /// </summary>
+    private static IReadOnlyList<string> OptionalIds(RepeatedField<string> ids, string field) =>
+        ids.Count == 0 ? [] : RequireIds(ids, field);
 
     private IDisposable Acquire(string what, string[] keys) =>
         locks.TryAcquire(keys) ?? throw new RpcException(new Status(StatusCode.Aborted, $"an operation on {what} or one of its volumes is already in progress"));

@@ -65,6 +65,10 @@ public sealed class AwsGroupSnapshotTests
             Assert.Equal(member.SnapshotId, env.Simulator.Volume(restored.VolumeId)!.SnapshotId);
         }
 
+        // Without snapshot_ids (csi-sanity sends none) the members are found by the group id tag.
+        var byTag = (await group.GetVolumeGroupSnapshotAsync(new GetVolumeGroupSnapshotRequest { GroupSnapshotId = created.GroupSnapshotId })).GroupSnapshot;
+        Assert.Equal(ids.Order(), byTag.Snapshots.Select(s => s.SnapshotId).Order());
+
         // A plain snapshot listed as a member is a mismatch; delete removes every member, and again is fine.
         var loner = (await env.Controller.CreateSnapshotAsync(new CreateSnapshotRequest { Name = "snap-alone", SourceVolumeId = a })).Snapshot;
         await AssertFailsWith(StatusCode.InvalidArgument, () => group.DeleteVolumeGroupSnapshotAsync(

@@ -58,14 +58,25 @@ public sealed class GroupControllerServiceTests
             () => client.CreateVolumeGroupSnapshotAsync(new CreateVolumeGroupSnapshotRequest { Name = "g", SourceVolumeIds = { "vol-1", "vol-1" } }));
         var noGroupId = await CsiRequests.AssertFailsWith(StatusCode.InvalidArgument,
             () => client.DeleteVolumeGroupSnapshotAsync(new DeleteVolumeGroupSnapshotRequest { SnapshotIds = { "snap-1" } }));
-        var noSnapshotIds = await CsiRequests.AssertFailsWith(StatusCode.InvalidArgument,
-            () => client.GetVolumeGroupSnapshotAsync(new GetVolumeGroupSnapshotRequest { GroupSnapshotId = "group-1" }));
+        var badSnapshotId = await CsiRequests.AssertFailsWith(StatusCode.InvalidArgument,
+            () => client.GetVolumeGroupSnapshotAsync(new GetVolumeGroupSnapshotRequest { GroupSnapshotId = "group-1", SnapshotIds = { "" } }));
 
         Assert.Contains("name", noName.Status.Detail, StringComparison.Ordinal);
         Assert.Contains("source_volume_ids", noVolumes.Status.Detail, StringComparison.Ordinal);
         Assert.Contains("more than once", twice.Status.Detail, StringComparison.Ordinal);
         Assert.Contains("group_snapshot_id", noGroupId.Status.Detail, StringComparison.Ordinal);
-        Assert.Contains("snapshot_ids", noSnapshotIds.Status.Detail, StringComparison.Ordinal);
+        Assert.Contains("snapshot_ids[0]", badSnapshotId.Status.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_unknown_group_without_snapshot_ids_is_not_found_and_deletes_as_success_as_csi_sanity_expects()
+    {
+        using var dir = new TestDirectory("group-unknown");
+        await using var driver = await RunningDriver.StartLocalAsync(dir, DriverMode.Controller);
+
+        await CsiRequests.AssertFailsWith(StatusCode.NotFound,
+            () => driver.GroupController.GetVolumeGroupSnapshotAsync(new GetVolumeGroupSnapshotRequest { GroupSnapshotId = "group-00000000000000ff" }));
+        await driver.GroupController.DeleteVolumeGroupSnapshotAsync(new DeleteVolumeGroupSnapshotRequest { GroupSnapshotId = "group-00000000000000ff" });
     }
 
     [Fact]
