@@ -158,6 +158,74 @@ public sealed class LocalGroupSnapshotTests
         }
     }
 
+    [Fact]
+    public async Task A_driver_process_killed_while_filesystems_are_frozen_thaws_them_at_restart_and_leaves_no_group()
+    {
+        using var dir = new TestDirectory("grp-kill9");
+        var socket = dir.Path("csi.sock");
+        string[] args = ["--mode", "all", "--backend", "local", "--state-dir", dir.Path("state"), "--node-id", NodeId, "--log-level", "Warning"];
+        var paths = new LocalStatePaths(dir.Path("state"));
+        var stagings = new List<string>();
+        try
+        {
+            Staged a, b;
+            await using (var first = await DriverProcess.StartAsync(socket, args))
+            {
+                var steps = new VolumeSteps(first.Controller, first.Node, NodeId);
+                a = await StageAsync(steps, dir, "pvc-k9-a", VolumeSteps.Mount(), 1L << 30);
+                b = await StageAsync(steps, dir, "pvc-k9-b", VolumeSteps.Mount(), 1L << 30);
+                stagings.AddRange([a.Staging, b.Staging]);
+                // Enough data that copying the images takes a while: the kill lands inside the freeze.
+                await WriteRandomAsync(Path.Combine(a.Staging, "bulk.bin"), 512L << 20);
+                await WriteRandomAsync(Path.Combine(b.Staging, "bulk.bin"), 512L << 20);
+                LocalLifecycleTests.Sync();
+
+                using var channel = CsiDriver.Cli.UnixSocketChannel.Create(first.Endpoint);
+                var groups = new Csi.V1.GroupController.GroupControllerClient(channel);
+                var request = new CreateVolumeGroupSnapshotRequest { Name = "vgs-k9", SourceVolumeIds = { a.Volume.VolumeId, b.Volume.VolumeId } };
+                var call = groups.CreateVolumeGroupSnapshotAsync(request).ResponseAsync;
+                // Frozen and copying: the freeze record is there and a member image is being written.
+                await Eventually.HoldsAsync(
+                    () => call.IsCompleted || (File.Exists(paths.FreezeRecord) && Directory.EnumerateFiles(paths.SnapshotsDir, "*" + LocalStatePaths.TempMarker + "*").Any()),
+                    "the group snapshot to be copying while frozen", TimeSpan.FromMinutes(2));
+                Assert.False(call.IsCompleted, "the group snapshot finished before the kill; nothing was tested");
+                await first.KillAsync();
+                await Assert.ThrowsAnyAsync<Exception>(() => call);
+            }
+            Assert.True(File.Exists(paths.FreezeRecord), "the kill came after the thaw");
+
+            await using var restarted = await RunningDriver.StartLocalAsync(dir);
+
+            // Writes complete again only on thawed filesystems; the uncommitted group left nothing behind.
+            await File.WriteAllTextAsync(Path.Combine(a.Staging, "after.txt"), "a").WaitAsync(TimeSpan.FromMinutes(2));
+            await File.WriteAllTextAsync(Path.Combine(b.Staging, "after.txt"), "b").WaitAsync(TimeSpan.FromMinutes(2));
+            Assert.False(File.Exists(paths.FreezeRecord));
+            Assert.Empty((await restarted.Controller.ListSnapshotsAsync(new ListSnapshotsRequest())).Entries);
+            Assert.Empty(Directory.EnumerateFiles(paths.SnapshotsDir));
+            var steps2 = new VolumeSteps(restarted.Controller, restarted.Node, NodeId);
+            await steps2.TearDownAsync(a.Volume.VolumeId, a.Staging, null);
+            await steps2.TearDownAsync(b.Volume.VolumeId, b.Staging, null);
+        }
+        finally
+        {
+            foreach (var staging in stagings)
+            {
+                await RunAsync("fsfreeze", "--unfreeze", staging, mayFail: true);
+            }
+        }
+    }
+
+    private static async Task WriteRandomAsync(string path, long bytes)
+    {
+        var block = new byte[4 << 20];
+        Random.Shared.NextBytes(block);
+        await using var file = new FileStream(path, FileMode.CreateNew, FileAccess.Write);
+        for (long written = 0; written < bytes; written += block.Length)
+        {
+            await file.WriteAsync(block);
+        }
+    }
+
     internal sealed record Staged(Volume Volume, string Staging);
 
     internal static async Task<Staged> StageAsync(VolumeSteps steps, TestDirectory dir, string name, VolumeCapability capability, long bytes = 256L << 20)
