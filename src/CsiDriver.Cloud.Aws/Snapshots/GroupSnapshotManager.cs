@@ -135,7 +135,7 @@ public sealed partial class GroupSnapshotManager(
         {
             await snapshots.DeleteAsync(member.SnapshotId, cancellationToken).ConfigureAwait(false);
         }
-        foreach (var (name, ids) in _recent.Where(r => group?.Members.Any(m => r.Value.Contains(m.SnapshotId)) == true).ToList())
+        foreach (var name in _recent.Where(r => group?.Members.Any(m => r.Value.Contains(m.SnapshotId)) == true).Select(r => r.Key).ToList())
         {
             _recent.TryRemove(name, out _);
         }
