@@ -18,13 +18,16 @@ namespace CsiDriver.Driver.GroupController;
 /// </summary>
 public sealed class GroupControllerService(IServiceProvider services, OperationLocks locks) : Csi.V1.GroupController.GroupControllerBase
 {
-    private readonly IGroupSnapshotProvider? _provider = services.GetService<IGroupSnapshotProvider>();
+    // Asked, not resolved: building the aws provider resolves the region (maybe from instance metadata), which a
+    // capability probe at start-up must not wait on or fail with.
+    private readonly bool _supported = services.GetService<IServiceProviderIsService>()?.IsService(typeof(IGroupSnapshotProvider))
+        ?? services.GetService<IGroupSnapshotProvider>() is not null;
 
     public override Task<GroupControllerGetCapabilitiesResponse> GroupControllerGetCapabilities(
         GroupControllerGetCapabilitiesRequest request, ServerCallContext context)
     {
         var response = new GroupControllerGetCapabilitiesResponse();
-        if (_provider is not null)
+        if (_supported)
         {
             response.Capabilities.Add(new GroupControllerServiceCapability
             {
@@ -75,7 +78,7 @@ public sealed class GroupControllerService(IServiceProvider services, OperationL
     public static string GroupKey(string groupId) => "group/id/" + groupId;
 
     private IGroupSnapshotProvider Provider() =>
-        _provider ?? throw new RpcException(new Status(StatusCode.Unimplemented,
+        services.GetService<IGroupSnapshotProvider>() ?? throw new RpcException(new Status(StatusCode.Unimplemented,
             "group snapshots are not supported by this backend (CREATE_DELETE_GET_VOLUME_GROUP_SNAPSHOT is not advertised)"));
 
     /// <summary>A REQUIRED list of ids: not empty, each a valid id, none twice.</summary>

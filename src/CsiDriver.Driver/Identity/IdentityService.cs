@@ -3,6 +3,7 @@ using Csi.V1;
 using CsiDriver.Core;
 using CsiDriver.Core.Volumes;
 using Grpc.Core;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace CsiDriver.Driver.Identity;
 
@@ -22,7 +23,8 @@ public sealed class IdentityService(DriverOptions options, IReadinessCheck readi
         if (options.RunsController)
         {
             response.Capabilities.Add(Service(PluginCapability.Types.Service.Types.Type.ControllerService));
-            if (services.GetService(typeof(IGroupSnapshotProvider)) is not null)
+            // Asked, not resolved (see GroupControllerService): a probe must not build the backend.
+            if (services.GetService<IServiceProviderIsService>()?.IsService(typeof(IGroupSnapshotProvider)) == true)
             {
                 response.Capabilities.Add(Service(PluginCapability.Types.Service.Types.Type.GroupControllerService));
             }
