@@ -1,4 +1,5 @@
 using CsiDriver.Core.Errors;
+using CsiDriver.Core.Storage;
 using CsiDriver.Core.Volumes;
 using Microsoft.Extensions.Logging;
 

@@ -1,5 +1,6 @@
 using Csi.V1;
 using CsiDriver.Cloud.Local;
+using CsiDriver.Core.Storage;
 using CsiDriver.Testing;
 using Grpc.Core;
 
