@@ -164,7 +164,8 @@ public sealed class LocalGroupSnapshotTests
     {
         using var dir = new TestDirectory("grp-kill9");
         var socket = dir.Path("csi.sock");
-        string[] args = ["--mode", "all", "--backend", "local", "--state-dir", dir.Path("state"), "--node-id", NodeId, "--log-level", "Warning"];
+        string[] args = ["--mode", "all", "--backend", "local", "--state-dir", dir.Path("state"), "--node-id", NodeId, "--log-level", "Warning",
+            "--allowed-path-root", dir.Root, "--node-state-dir", dir.Path("node-state")];
         var paths = new LocalStatePaths(dir.Path("state"));
         var stagings = new List<string>();
         try
