@@ -11,12 +11,21 @@ public static class EbsTags
     /// <summary>The CSI name of a snapshot: the key of CreateSnapshot idempotency.</summary>
     public const string SnapshotName = "CSIVolumeSnapshotName";
 
+    /// <summary>The CSI name of a group snapshot, on every member: the key of CreateVolumeGroupSnapshot idempotency.</summary>
+    public const string GroupSnapshotName = "CSIVolumeGroupSnapshotName";
+
+    /// <summary>The group snapshot id, on every member: how GetVolumeGroupSnapshot and ListSnapshots find them.</summary>
+    public const string GroupSnapshotId = "CSIVolumeGroupSnapshotId";
+
     public const string PvcName = "kubernetes.io/created-for/pvc/name";
     public const string PvcNamespace = "kubernetes.io/created-for/pvc/namespace";
     public const string PvName = "kubernetes.io/created-for/pv/name";
     public const string VolumeSnapshotName = "kubernetes.io/created-for/volumesnapshot/name";
     public const string VolumeSnapshotNamespace = "kubernetes.io/created-for/volumesnapshot/namespace";
     public const string VolumeSnapshotContentName = "kubernetes.io/created-for/volumesnapshotcontent/name";
+    public const string VolumeGroupSnapshotName = "kubernetes.io/created-for/volumegroupsnapshot/name";
+    public const string VolumeGroupSnapshotNamespace = "kubernetes.io/created-for/volumegroupsnapshot/namespace";
+    public const string VolumeGroupSnapshotContentName = "kubernetes.io/created-for/volumegroupsnapshotcontent/name";
 
     /// <summary>Marks what this driver created; the value is the driver name.</summary>
     public const string ManagedBy = "csi.csidriver.io/managed-by";
@@ -27,19 +36,21 @@ public static class EbsTags
     /// <summary>The prefix of every tag key this driver owns.</summary>
     public const string DriverPrefix = "csi.csidriver.io/";
 
-    /// <summary>Prefixes of tag keys no user tag may set: ours, aws-ebs-csi-driver's (migrated volumes), the cluster's, AWS's.</summary>
-    private static readonly string[] ReservedPrefixes = [DriverPrefix, "ebs.csi.aws.com/", "kubernetes.io/cluster/", "kubernetes.io/created-for/", "aws:"];
+    /// <summary>
+    /// Prefixes of tag keys no user tag may set: the driver's CSI* tags (CSIVolumeName, CSIVolumeSnapshotName, the
+    /// group snapshot and snapshot copy tags), its csi.csidriver.io/ tags, aws-ebs-csi-driver's (migrated volumes),
+    /// the cluster's, AWS's.
+    /// </summary>
+    private static readonly string[] ReservedPrefixes =
+        ["CSIVolume", "CSICopy", DriverPrefix, "ebs.csi.aws.com/", "kubernetes.io/cluster/", "kubernetes.io/created-for/", "aws:"];
 
     /// <summary>
-    /// True for a key the driver owns or depends on: CSIVolumeName and CSIVolumeSnapshotName carry CreateVolume and
-    /// CreateSnapshot idempotency, the created-for and driver tags say what a volume is, kubernetes.io/cluster/*
+    /// True for a key the driver owns or depends on: CSIVolumeName, CSIVolumeSnapshotName and the group snapshot tags
+    /// carry idempotency, the copy, created-for and driver tags say what a volume or snapshot is, kubernetes.io/cluster/*
     /// says which cluster owns it, aws: is AWS's own. A user tag (tagSpecification_N, --extra-tags) with such a key
     /// is refused rather than allowed to overwrite or forge them. Compared without case, so no spelling slips by.
     /// </summary>
-    public static bool IsReserved(string key) =>
-        key.Equals(VolumeName, StringComparison.OrdinalIgnoreCase)
-        || key.Equals(SnapshotName, StringComparison.OrdinalIgnoreCase)
-        || ReservedPrefixes.Any(p => key.StartsWith(p, StringComparison.OrdinalIgnoreCase));
+    public static bool IsReserved(string key) => ReservedPrefixes.Any(p => key.StartsWith(p, StringComparison.OrdinalIgnoreCase));
 
     /// <summary>
     /// Set on a volume while it is published read-only to the instance. EC2 attaches read-write only (the node mounts

@@ -75,6 +75,8 @@ public sealed class AwsHostileInputTests(AwsBadRequestFixture fixture) : IClassF
         ["tagSpecification setting csivolumename"] = Row.Of("reserved-tag", StatusCode.InvalidArgument, "reserved", f => f.Controller.CreateVolumeAsync(Tag("csivolumename=pvc-someone-else"))),
         ["tagSpecification setting CSIVolumeName through a template"] = Row.Of("reserved-tag", StatusCode.InvalidArgument, "reserved", f => f.Controller.CreateVolumeAsync(With(("tagSpecification_1", "CSIVolumeName={{ .PVCName }}"), ("csi.storage.k8s.io/pvc/name", "pvc-x")))),
         ["tagSpecification setting CSIVolumeSnapshotName"] = Row.Of("reserved-tag", StatusCode.InvalidArgument, "reserved", f => f.Controller.CreateVolumeAsync(Tag("CSIVolumeSnapshotName=snap"))),
+        ["tagSpecification setting CSIVolumeGroupSnapshotId"] = Row.Of("reserved-tag", StatusCode.InvalidArgument, "reserved", f => f.Controller.CreateVolumeAsync(Tag("CSIVolumeGroupSnapshotId=groupsnapshot-x"))),
+        ["tagSpecification setting CSICopyOfSnapshot"] = Row.Of("reserved-tag", StatusCode.InvalidArgument, "reserved", f => f.Controller.CreateVolumeAsync(Tag("CSICopyOfSnapshot=snap-0123"))),
         ["tagSpecification setting the managed-by tag"] = Row.Of("reserved-tag", StatusCode.InvalidArgument, "reserved", f => f.Controller.CreateVolumeAsync(Tag("csi.csidriver.io/managed-by=other"))),
         ["tagSpecification setting the client-token attempt"] = Row.Of("reserved-tag", StatusCode.InvalidArgument, "reserved", f => f.Controller.CreateVolumeAsync(Tag("csi.csidriver.io/client-token-attempt=7"))),
         ["tagSpecification setting ebs.csi.aws.com/cluster"] = Row.Of("reserved-tag", StatusCode.InvalidArgument, "reserved", f => f.Controller.CreateVolumeAsync(Tag("ebs.csi.aws.com/cluster=true"))),
