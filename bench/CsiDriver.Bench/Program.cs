@@ -1,8 +1,14 @@
 using System.Globalization;
 using CsiDriver.Bench;
 
-// Control-plane benchmark: N volumes created and attached concurrently through the driver (controller,
-// --backend aws) against the in-process EC2 simulator with EC2's token buckets. See bench/README.md.
+// Control-plane benchmarks against the in-process EC2 simulator with EC2's token buckets. See bench/README.md.
+//   (no command)  N volumes created and attached concurrently through the driver (controller, --backend aws)
+//   churn         full lifecycles (create, attach, expand / snapshot, detach, delete) through a controller process
+if (args.Length > 0 && args[0] == "churn")
+{
+    return await CsiDriver.Bench.Churn.ChurnCommand.RunAsync(args[1..]);
+}
+
 var volumes = new List<int> { 100, 500 };
 var perInstance = 25;
 var client = Ec2ClientChoice.Provider;
