@@ -11,7 +11,8 @@ public delegate Task<IReadOnlyDictionary<string, T>> BatchDescribe<T>(IReadOnlyL
 /// <param name="What">What is awaited, for the timeout message ("volume vol-1 to become available").</param>
 /// <param name="Immediate">Describe as soon as possible instead of after the first poll interval.</param>
 /// <param name="RecentlyCreated">The id was just created: "not found" means "not visible yet" during the grace window.</param>
-public sealed record WaitSpec(string What, bool Immediate = false, bool RecentlyCreated = false);
+/// <param name="Within">When set, the first Describe comes after this long instead of after the first poll interval.</param>
+public sealed record WaitSpec(string What, bool Immediate = false, bool RecentlyCreated = false, TimeSpan? Within = null);
 
 /// <summary>
 /// One loop per resource type that serves every waiter with as few Describe calls as it can: all waiters
@@ -67,6 +68,16 @@ public sealed class BatchPoller<T> where T : class
         WaitAsync(id, _ => true, new WaitSpec($"{_resource} {id}", Immediate: true), cancellationToken);
 
     /// <summary>
+    /// The state as described at some moment between now and <paramref name="within"/> from now: it rides on a
+    /// call made for other waiters in that time, and is described on its own only at the end. For a caller that
+    /// waits anyway (a coalescing window) and needs no fresher answer than that.
+    /// </summary>
+    public Task<T?> GetAsync(string id, TimeSpan within, CancellationToken cancellationToken) =>
+        within <= TimeSpan.Zero
+            ? GetAsync(id, cancellationToken)
+            : WaitAsync(id, _ => true, new WaitSpec($"{_resource} {id}", Within: within), cancellationToken);
+
+    /// <summary>
     /// Waits until <paramref name="done"/> accepts the state (null = EC2 says it does not exist) and returns it.
     /// <paramref name="done"/> may throw a StorageException to end the wait with that failure.
     /// </summary>
@@ -77,7 +88,7 @@ public sealed class BatchPoller<T> where T : class
         var waiter = new Waiter(id, done, spec)
         {
             Interval = _tuning.PollInitialInterval,
-            NextDue = spec.Immediate ? now : now + _tuning.PollInitialInterval,
+            NextDue = spec.Immediate ? now : now + (spec.Within ?? _tuning.PollInitialInterval),
             GraceUntil = spec.RecentlyCreated ? now + _tuning.NotFoundGrace : DateTimeOffset.MinValue,
             Deadline = now + _tuning.WaitTimeout,
         };
