@@ -21,8 +21,7 @@ for (var i = 0; i < args.Length; i++)
     switch (args[i])
     {
         case "--volumes":
-            volumes = Value().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-                .Select(v => int.Parse(v, CultureInfo.InvariantCulture)).ToList();
+            volumes = BenchArguments.Counts(Value());
             break;
         case "--per-instance":
             perInstance = int.Parse(Value(), CultureInfo.InvariantCulture);
@@ -31,10 +30,10 @@ for (var i = 0; i < args.Length; i++)
             client = Enum.Parse<Ec2ClientChoice>(Value(), ignoreCase: true);
             break;
         case "--timeout":
-            runTimeout = TimeSpan.FromSeconds(double.Parse(Value(), CultureInfo.InvariantCulture));
+            runTimeout = BenchArguments.Seconds(Value());
             break;
         case "--rpc-deadline":
-            rpcDeadline = TimeSpan.FromSeconds(double.Parse(Value(), CultureInfo.InvariantCulture));
+            rpcDeadline = BenchArguments.Seconds(Value());
             break;
         case "-h" or "--help":
             Console.WriteLine("""

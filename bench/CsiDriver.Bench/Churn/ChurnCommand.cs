@@ -39,8 +39,7 @@ public static class ChurnCommand
                     runTimeout = TimeSpan.FromSeconds(120);
                     break;
                 case "--volumes":
-                    volumes = Value().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-                        .Select(v => int.Parse(v, CultureInfo.InvariantCulture)).ToList();
+                    volumes = BenchArguments.Counts(Value());
                     break;
                 case "--instances":
                     instances = Int();
@@ -67,10 +66,10 @@ public static class ChurnCommand
                     runs = Int();
                     break;
                 case "--timeout":
-                    runTimeout = TimeSpan.FromSeconds(double.Parse(Value(), CultureInfo.InvariantCulture));
+                    runTimeout = BenchArguments.Seconds(Value());
                     break;
                 case "--rpc-deadline":
-                    rpcDeadline = TimeSpan.FromSeconds(double.Parse(Value(), CultureInfo.InvariantCulture));
+                    rpcDeadline = BenchArguments.Seconds(Value());
                     break;
                 case "-h" or "--help":
                     Console.WriteLine(Usage);

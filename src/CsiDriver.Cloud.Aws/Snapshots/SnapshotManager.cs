@@ -47,7 +47,8 @@ public sealed class SnapshotManager(
             return ToInfo(existing);
         }
 
-        if (await pollers.Volumes.GetAsync(sourceVolumeId, cancellationToken).ConfigureAwait(false) is null)
+        // The source must exist: read on the volume poller's next round (within one poll interval), not a call of its own.
+        if (await pollers.Volumes.GetAsync(sourceVolumeId, options.Tuning.PollInitialInterval, cancellationToken).ConfigureAwait(false) is null)
         {
             throw StorageException.NotFound($"source volume {sourceVolumeId} does not exist");
         }
