@@ -59,7 +59,8 @@ public sealed record ChurnResult(
     IReadOnlyDictionary<string, IReadOnlyList<TimeSpan>> Latencies,
     IReadOnlyDictionary<string, long> RpcRetries,
     MemoryFigures Memory,
-    IReadOnlyList<string> FailureSamples)
+    IReadOnlyList<string> FailureSamples,
+    IReadOnlyList<string> Ec2Errors)
 {
     public TimeSpan BucketFloor => Floors.Max(f => f.Floor);
 }
@@ -146,8 +147,16 @@ public static class ChurnBenchmark
         return new ChurnResult(
             settings, wall.Elapsed, outcomes.Count(o => o), outcomes.Count(o => !o), simulator.Statistics.ByAction(), floors, pathFloor,
             run.Latencies.ToDictionary(l => l.Key, l => (IReadOnlyList<TimeSpan>)[.. l.Value], StringComparer.Ordinal),
-            run.Retries.ToDictionary(StringComparer.Ordinal), figures, run.Failures.Distinct().Take(5).ToList());
+            run.Retries.ToDictionary(StringComparer.Ordinal), figures, run.Failures.Distinct().Take(5).ToList(), Ec2Errors(simulator.Statistics));
     }
+
+    /// <summary>The errors EC2 answered other than throttling, as "action code × count".</summary>
+    private static List<string> Ec2Errors(Ec2Statistics statistics) =>
+        statistics.CallLog()
+            .Where(c => c.ErrorCode is { } code && code != "RequestLimitExceeded")
+            .GroupBy(c => $"{c.Action} {c.ErrorCode}", StringComparer.Ordinal)
+            .Select(g => $"{g.Key} x {g.Count()}")
+            .ToList();
 
     /// <summary>The lifecycles of one run and what they observed.</summary>
     private sealed class LifecycleRun(

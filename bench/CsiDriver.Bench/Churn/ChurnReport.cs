@@ -20,6 +20,10 @@ public static class ChurnReport
         var m = r.Memory;
         output.WriteLine($"controller memory     RSS idle {MiB(m.IdleRssMiB)}, mean {MiB(m.MeanRssMiB)}, peak {MiB(m.PeakRssMiB)}, end {MiB(m.EndRssMiB)}; "
             + $"GC heap peak {MiB(m.PeakGcHeapMiB)}, end {MiB(m.EndGcHeapMiB)}");
+        if (r.Ec2Errors.Count > 0)
+        {
+            output.WriteLine($"EC2 errors            {string.Join(", ", r.Ec2Errors)}   (other than throttling)");
+        }
         foreach (var failure in r.FailureSamples)
         {
             output.WriteLine($"failure               {BenchReport.Truncate(failure, 160)}");
