@@ -49,6 +49,36 @@ public sealed partial class DriverOptions
     /// <summary>Overrides the backend's max_volumes_per_node when greater than 0.</summary>
     public long VolumeAttachLimit { get; set; }
 
+    /// <summary>
+    /// The newest CSI spec release whose capabilities the driver advertises (--csi-capabilities). The default,
+    /// v1.11, is what the oldest supported sidecar generation knows: csi-provisioner v5.2.0 crashes at start on a
+    /// capability value newer than its CSI library (GET_SNAPSHOT, v1.12). v1.12 opts in to those newer values.
+    /// </summary>
+    public Version CsiCapabilities { get; set; } = DefaultCsiCapabilities;
+
+    /// <summary>CSI v1.11: every capability of the sidecars of Kubernetes 1.32 (csi-provisioner v5.2.0 and later) is known.</summary>
+    public static Version DefaultCsiCapabilities { get; } = new(1, 11);
+
+    /// <summary>The spec levels --csi-capabilities accepts: the default and the proto this driver is built on.</summary>
+    public static IReadOnlyList<Version> SupportedCsiCapabilities { get; } = [new(1, 11), new(1, 12)];
+
+    /// <summary>Parses "v1.11" or "1.11"; false for anything else.</summary>
+    public static bool TryParseCsiVersion(string? text, out Version version)
+    {
+        version = DefaultCsiCapabilities;
+        var trimmed = text?.Trim() ?? string.Empty;
+        if (trimmed.StartsWith('v') || trimmed.StartsWith('V'))
+        {
+            trimmed = trimmed[1..];
+        }
+        if (trimmed.Count(c => c == '.') != 1 || !Version.TryParse(trimmed, out var parsed))
+        {
+            return false;
+        }
+        version = parsed;
+        return true;
+    }
+
     public bool RunsController => Mode is DriverMode.Controller or DriverMode.All;
 
     public bool RunsNode => Mode is DriverMode.Node or DriverMode.All;
@@ -86,6 +116,10 @@ public sealed partial class DriverOptions
         if (VolumeAttachLimit < 0)
         {
             errors.Add("--volume-attach-limit must not be negative");
+        }
+        if (!SupportedCsiCapabilities.Contains(CsiCapabilities))
+        {
+            errors.Add($"--csi-capabilities v{CsiCapabilities} is not one of {string.Join(", ", SupportedCsiCapabilities.Select(v => "v" + v))}");
         }
         if (MetricsAddress is not null && !TryParseListenAddress(MetricsAddress, out _, out _))
         {

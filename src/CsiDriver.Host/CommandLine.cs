@@ -64,6 +64,12 @@ public sealed class CommandLine
     {
         Description = "Overrides the max volumes per node reported by NodeGetInfo; 0 keeps the backend's value.",
     };
+    private readonly Option<string> _csiCapabilities = new("--csi-capabilities")
+    {
+        Description = "Newest CSI spec release whose capabilities are advertised: v1.11 (default; works with csi-provisioner v5.2.0 "
+            + "and every later sidecar) or v1.12 (adds GET_SNAPSHOT, which csi-provisioner v5.2.0, built on CSI v1.11, crashes on).",
+        DefaultValueFactory = _ => "v" + DriverOptions.DefaultCsiCapabilities,
+    };
     private readonly Option<string?> _region = new("--region")
     {
         Description = "AWS: region (default: AWS_REGION, AWS_DEFAULT_REGION, or instance metadata).",
@@ -102,7 +108,7 @@ public sealed class CommandLine
         var root = new RootCommand("CsiDriver: a CSI driver for cloud block volumes (AWS EBS) and local loop-device volumes.")
         {
             _endpoint, _mode, _driverName, _nodeId, _backend, _stateDir, _zone, _localCapacity, _logFormat, _logLevel,
-            _metricsAddress, _volumeAttachLimit, _region, _ec2Endpoint, _extraTags, _metadataSources,
+            _metricsAddress, _volumeAttachLimit, _csiCapabilities, _region, _ec2Endpoint, _extraTags, _metadataSources,
             _instanceId, _availabilityZone, _availabilityZoneId, _instanceType, _outpostArn, _retryMode, _paceCalls,
         };
         root.SetAction(async (result, cancellationToken) =>
@@ -135,6 +141,9 @@ public sealed class CommandLine
             LogLevel = result.GetValue(_logLevel)!,
             MetricsAddress = result.GetValue(_metricsAddress),
             VolumeAttachLimit = result.GetValue(_volumeAttachLimit),
+            CsiCapabilities = DriverOptions.TryParseCsiVersion(result.GetValue(_csiCapabilities), out var csiVersion)
+                ? csiVersion
+                : throw new ArgumentException($"--csi-capabilities: '{result.GetValue(_csiCapabilities)}' is not a CSI spec release such as v1.11"),
         };
         var local = new LocalBackendOptions
         {

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using Amazon.EC2;
 using Amazon.EC2.Model;
 using CsiDriver.Cloud.Aws.Ec2;
+using CsiDriver.Cloud.Aws.Volumes;
 using CsiDriver.Cloud.Aws.Waiting;
 using CsiDriver.Core.Errors;
 using CsiDriver.Core.Volumes;
@@ -53,7 +54,13 @@ public sealed class AttachmentManager(
         }
         if (mine is not null && IsLive(mine))
         {
-            // Already attached (or attaching) here: idempotent success once it is attached.
+            // Already attached (or attaching) here: idempotent success once it is attached, with the same readonly.
+            var publishedReadOnly = EbsTags.Get(volume.Tags, EbsTags.PublishedReadOnly(instanceId)) is not null;
+            if (publishedReadOnly != spec.ReadOnly)
+            {
+                throw StorageException.AlreadyExists(
+                    $"volume {volumeId} is already published to node {instanceId} with readonly={publishedReadOnly.ToString().ToLowerInvariant()}");
+            }
             devices.Adopt(instanceId, volumeId, mine.Device);
             var device = mine.Device;
             await WaitAttachedAsync(volumeId, instanceId, cancellationToken).ConfigureAwait(false);
@@ -84,6 +91,8 @@ public sealed class AttachmentManager(
                 $"volume {volumeId} is in {volume.AvailabilityZone} but node {instanceId} is in {instanceZone}; EBS volumes attach only within their zone");
         }
 
+        // Remembered before the attach: a crash in between leaves a mark that the retry of this call agrees with.
+        await RecordReadOnlyAsync(volume, instanceId, spec.ReadOnly, cancellationToken).ConfigureAwait(false);
         var inUse = new List<string>((instance.BlockDeviceMappings ?? []).Select(m => m.DeviceName).OfType<string>());
         Remember(instance);
         for (var attempt = 0; ; attempt++)
@@ -134,7 +143,8 @@ public sealed class AttachmentManager(
     private async Task<IReadOnlyDictionary<string, string>?> TryAttachDirectlyAsync(PublishSpec spec, CancellationToken cancellationToken)
     {
         var (volumeId, instanceId) = (spec.VolumeId, spec.NodeId);
-        if (devices.Reserved(instanceId, volumeId) is not null || !_describedDevices.TryGetValue(instanceId, out var inUse))
+        // A read-only publish records its mark before the attach, from the described volume: the described path.
+        if (spec.ReadOnly || devices.Reserved(instanceId, volumeId) is not null || !_describedDevices.TryGetValue(instanceId, out var inUse))
         {
             return null;
         }
@@ -155,7 +165,11 @@ public sealed class AttachmentManager(
                 return null;
             }
             logger.LogInformation("Attaching {VolumeId} to {InstanceId} as {Device}; waiting for EC2 to report it attached", volumeId, instanceId, device);
-            await WaitAttachedAsync(volumeId, instanceId, cancellationToken).ConfigureAwait(false);
+            if (await WaitAttachedAsync(volumeId, instanceId, cancellationToken).ConfigureAwait(false) is { } volume)
+            {
+                // A readonly mark left by an earlier read-only publish that never finished: this publish is read-write.
+                await RecordReadOnlyAsync(volume, instanceId, readOnly: false, cancellationToken).ConfigureAwait(false);
+            }
             return Context(device);
         }
         catch (Exception ex) when (ex is StorageException or OperationCanceledException)
@@ -213,6 +227,7 @@ public sealed class AttachmentManager(
                 }
             }
             await WaitDetachedAsync(volumeId, attachment.InstanceId, cancellationToken).ConfigureAwait(false);
+            await RecordReadOnlyAsync(volume, attachment.InstanceId, readOnly: false, cancellationToken).ConfigureAwait(false);
         }
         if (attachments.Count == 0)
         {
@@ -237,18 +252,53 @@ public sealed class AttachmentManager(
             return false;
         }
         logger.LogInformation("Detaching {VolumeId} from {InstanceId}", volumeId, instanceId);
-        await WaitDetachedAsync(volumeId, instanceId, cancellationToken).ConfigureAwait(false);
+        if (await WaitDetachedAsync(volumeId, instanceId, cancellationToken).ConfigureAwait(false) is { } detached)
+        {
+            // The readonly mark of a read-only publish goes with the attachment, read from the wait's own answer.
+            await RecordReadOnlyAsync(detached, instanceId, readOnly: false, cancellationToken).ConfigureAwait(false);
+        }
         return true;
     }
 
-    private async Task WaitDetachedAsync(string volumeId, string instanceId, CancellationToken cancellationToken)
+    /// <summary>Waits until EC2 shows no attachment to the instance, frees the name, returns the volume as described then (null: gone).</summary>
+    private async Task<Volume?> WaitDetachedAsync(string volumeId, string instanceId, CancellationToken cancellationToken)
     {
         var waitStarted = System.Diagnostics.Stopwatch.GetTimestamp();
-        await pollers.Volumes.WaitAsync(volumeId, v => FindAttachment(v, instanceId) is not { } a || a.State == VolumeAttachmentState.Detached,
+        var volume = await pollers.Volumes.WaitAsync(volumeId, v => FindAttachment(v, instanceId) is not { } a || a.State == VolumeAttachmentState.Detached,
             new WaitSpec($"volume {volumeId} to detach from {instanceId}"), cancellationToken).ConfigureAwait(false);
         logger.LogInformation("Detached {VolumeId} from {InstanceId} after waiting {ElapsedMs} ms", volumeId, instanceId,
             (long)System.Diagnostics.Stopwatch.GetElapsedTime(waitStarted).TotalMilliseconds);
         devices.Release(instanceId, volumeId);
+        return volume;
+    }
+
+    /// <summary>Makes the volume's <see cref="EbsTags.PublishedReadOnly"/> tag for the instance say readOnly (absent = false).</summary>
+    private async Task RecordReadOnlyAsync(Volume volume, string instanceId, bool readOnly, CancellationToken cancellationToken)
+    {
+        var key = EbsTags.PublishedReadOnly(instanceId);
+        var recorded = EbsTags.Get(volume.Tags, key) is not null;
+        if (recorded == readOnly)
+        {
+            return;
+        }
+        var volumeId = volume.VolumeId;
+        try
+        {
+            if (readOnly)
+            {
+                var create = new CreateTagsRequest { Resources = [volumeId], Tags = [new Tag(key, "true")] };
+                await ec2.CallAsync("CreateTags", (c, t) => c.CreateTagsAsync(create, t), cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                var delete = new DeleteTagsRequest { Resources = [volumeId], Tags = [new Tag { Key = key }] };
+                await ec2.CallAsync("DeleteTags", (c, t) => c.DeleteTagsAsync(delete, t), cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch (StorageException ex) when (ex.Kind == FailureKind.NotFound && !readOnly)
+        {
+            // Deleted since we looked: no tag left to clear.
+        }
     }
 
     private void ReleaseAll(string volumeId, string? nodeId)
@@ -259,7 +309,7 @@ public sealed class AttachmentManager(
         }
     }
 
-    private Task WaitAttachedAsync(string volumeId, string instanceId, CancellationToken cancellationToken) =>
+    private Task<Volume?> WaitAttachedAsync(string volumeId, string instanceId, CancellationToken cancellationToken) =>
         pollers.Volumes.WaitAsync(volumeId, volume =>
         {
             if (volume is null)

@@ -132,7 +132,7 @@ public sealed class NodeService : Csi.V1.Node.NodeBase
     public override Task<NodeGetVolumeStatsResponse> NodeGetVolumeStats(NodeGetVolumeStatsRequest request, ServerCallContext context)
     {
         var volumeId = RequestValidator.RequireId(request.VolumeId, "volume_id");
-        var volumePath = RequestValidator.RequirePath(request.VolumePath, "volume_path");
+        var volumePath = RequestValidator.RequireVolumePath(request.VolumePath, "volume_path");
         if (request.StagingTargetPath.Length > 0)
         {
             RequestValidator.RequirePath(request.StagingTargetPath, "staging_target_path");
@@ -158,7 +158,7 @@ public sealed class NodeService : Csi.V1.Node.NodeBase
     public override async Task<NodeExpandVolumeResponse> NodeExpandVolume(NodeExpandVolumeRequest request, ServerCallContext context)
     {
         var volumeId = RequestValidator.RequireId(request.VolumeId, "volume_id");
-        var volumePath = RequestValidator.RequirePath(request.VolumePath, "volume_path");
+        var volumePath = RequestValidator.RequireVolumePath(request.VolumePath, "volume_path");
         if (request.StagingTargetPath.Length > 0)
         {
             RequestValidator.RequirePath(request.StagingTargetPath, "staging_target_path");
