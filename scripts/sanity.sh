@@ -169,7 +169,8 @@ run() {
 }
 
 # The local backend: one driver (--mode all) per run, its own state dir; csi-sanity's staging and mount dirs
-# below $kubelet_dir/<config>, the one directory a confinement of node paths (--kubelet-dir) would name.
+# below $kubelet_dir/<config>, the one directory node operations are confined to (--allowed-path-root; the
+# driver's own --kubelet-dir stays the default, and its node records go to the run's --node-state-dir).
 kubelet_dir="$scratch/kubelet"
 run_local() {
   local config=$1 access_type=$2
@@ -178,7 +179,8 @@ run_local() {
   printf 'readAheadKiB: "512"\n' >"$dir/mutable-parameters.yaml"
   # shellcheck disable=SC2086 # SANITY_DRIVER_ARGS is a list of arguments
   start "$log" dotnet "$driver_dll" --endpoint "unix://$socket" --mode all --backend local \
-    --state-dir "$dir/state" --node-id sanity-node --log-level Warning --volume-attach-limit 16 ${SANITY_DRIVER_ARGS:-}
+    --state-dir "$dir/state" --node-id sanity-node --log-level Warning --volume-attach-limit 16 \
+    --allowed-path-root "$kubelet_dir/$config" --node-state-dir "$dir/node-state" ${SANITY_DRIVER_ARGS:-}
   wait_for_socket "$socket" "${pids[-1]}" "$log" || { status=1; stop_processes; return; }
   run "$config" --csi.endpoint="unix://$socket" \
     --csi.stagingdir="$kubelet_dir/$config/staging" --csi.mountdir="$kubelet_dir/$config/mount" \
@@ -212,7 +214,8 @@ run_aws() {
   export AWS_ACCESS_KEY_ID=AKIASANITYFAKEKEY00 AWS_SECRET_ACCESS_KEY=sanity-fake-secret-key
   start "$results/sanity-aws-controller.log" dotnet "$driver_dll" --endpoint "unix://$dir/controller.sock" --mode controller "${aws_args[@]}"
   wait_for_socket "$dir/controller.sock" "${pids[-1]}" "$results/sanity-aws-controller.log" || { status=1; stop_processes; return; }
-  start "$results/sanity-aws-node.log" dotnet "$driver_dll" --endpoint "unix://$dir/node.sock" --mode node --node-id "$instance" "${aws_args[@]}"
+  start "$results/sanity-aws-node.log" dotnet "$driver_dll" --endpoint "unix://$dir/node.sock" --mode node --node-id "$instance" "${aws_args[@]}" \
+    --allowed-path-root "$kubelet_dir/aws" --node-state-dir "$dir/node-state"
   wait_for_socket "$dir/node.sock" "${pids[-1]}" "$results/sanity-aws-node.log" || { status=1; stop_processes; return; }
   run aws --csi.endpoint="unix://$dir/node.sock" --csi.controllerendpoint="unix://$dir/controller.sock" \
     --csi.stagingdir="$kubelet_dir/aws/staging" --csi.mountdir="$kubelet_dir/aws/mount" \

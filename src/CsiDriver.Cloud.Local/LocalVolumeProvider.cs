@@ -1,7 +1,8 @@
-using CsiDriver.Core;
 using CsiDriver.Core.Errors;
 using CsiDriver.Core.Observability;
+using CsiDriver.Core.Storage;
 using CsiDriver.Core.Volumes;
+using CsiDriver.Core;
 using CsiDriver.Mounter.Commands;
 using Microsoft.Extensions.Logging;
 
