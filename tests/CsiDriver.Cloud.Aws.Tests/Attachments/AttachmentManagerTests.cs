@@ -1,6 +1,7 @@
 using Amazon.EC2;
 using Amazon.EC2.Model;
 using CsiDriver.Cloud.Aws.Attachments;
+using CsiDriver.Cloud.Aws.Volumes;
 using CsiDriver.Core.Errors;
 using CsiDriver.Core.Volumes;
 using CsiDriver.Testing;
@@ -367,6 +368,22 @@ public sealed class AttachmentManagerTests : IDisposable
 
         Assert.Equal("/dev/xvdbz", context[AttachmentManager.DevicePathKey]);
         Assert.Equal(1, _ec2.Calls("AttachVolume"));
+    }
+
+    [Fact]
+    public async Task Direct_read_write_attach_clears_a_readonly_mark_left_behind()
+    {
+        _ec2.AddVolume("vol-1");
+        var marked = _ec2.AddVolume("vol-2");
+        marked.Tags = [new Tag(EbsTags.PublishedReadOnly("i-1"), "true")];
+        _ec2.AddInstance("i-1");
+        await _ec2.Provider.PublishAsync(Publish("vol-1", "i-1"), CancellationToken.None);
+
+        await _ec2.Provider.PublishAsync(Publish("vol-2", "i-1"), CancellationToken.None);
+
+        _ec2.Mock.Verify(c => c.DeleteTagsAsync(It.Is<DeleteTagsRequest>(r => r.Resources.Single() == "vol-2" && r.Tags.Single().Key == EbsTags.PublishedReadOnly("i-1")),
+            It.IsAny<CancellationToken>()), Times.Once);
+        Assert.Equal(0, _ec2.Calls("CreateTags"));
     }
 
     [Fact]
