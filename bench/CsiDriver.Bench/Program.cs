@@ -14,6 +14,9 @@ var perInstance = 25;
 var client = Ec2ClientChoice.Provider;
 var runTimeout = TimeSpan.FromSeconds(240);
 var rpcDeadline = TimeSpan.FromSeconds(60);
+var groupSnapshot = false;
+var groupDataMiB = 256;
+var groupStateFs = "";
 
 for (var i = 0; i < args.Length; i++)
 {
@@ -35,10 +38,20 @@ for (var i = 0; i < args.Length; i++)
         case "--rpc-deadline":
             rpcDeadline = BenchArguments.Seconds(Value());
             break;
+        case "--group-snapshot":
+            groupSnapshot = true;
+            break;
+        case "--group-state-fs":
+            groupStateFs = Value();
+            break;
+        case "--group-data-mib":
+            groupDataMiB = int.Parse(Value(), CultureInfo.InvariantCulture);
+            break;
         case "-h" or "--help":
             Console.WriteLine("""
                 usage: CsiDriver.Bench [--volumes 100,500] [--per-instance 25] [--ec2-client provider|standard]
                                        [--timeout SECONDS (per N, default 240)] [--rpc-deadline SECONDS (default 60)]
+                       CsiDriver.Bench --group-snapshot [--volumes 4] [--group-data-mib 256] [--group-state-fs xfs]   (group snapshot time to ready, local + aws)
                 """);
             return 0;
         default:
@@ -50,6 +63,15 @@ if (volumes.Count == 0 || volumes.Any(v => v <= 0) || perInstance is <= 0 or > 2
 {
     Console.Error.WriteLine("--volumes must list positive counts and --per-instance must be 1..26 (27 slots less the root volume)");
     return 2;
+}
+
+if (groupSnapshot)
+{
+    var members = args.Contains("--volumes") ? volumes[0] : 4;
+    Console.WriteLine($"CsiDriver group snapshot benchmark: {Environment.ProcessorCount} cores, {members} members");
+    await GroupSnapshotBenchmark.RunLocalAsync(members, 1L << 30, (long)groupDataMiB << 20, groupStateFs, Console.Out);
+    await GroupSnapshotBenchmark.RunAwsAsync(members, Console.Out);
+    return 0;
 }
 
 Console.WriteLine($"CsiDriver control-plane benchmark: {Environment.ProcessorCount} cores, EC2 client: {client}, {perInstance} volumes per instance");

@@ -19,6 +19,7 @@ public sealed class Ec2CallPacer : IDisposable
             ["CreateVolume"] = (100, 5),
             ["DeleteVolume"] = (100, 5),
             ["CreateSnapshot"] = (100, 5),
+            ["CreateSnapshots"] = (100, 5),
             ["DeleteSnapshot"] = (100, 5),
             ["CopyVolumes"] = (100, 5),
             ["AttachVolume"] = (50, 5),
