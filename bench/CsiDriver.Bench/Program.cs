@@ -1,8 +1,14 @@
 using System.Globalization;
 using CsiDriver.Bench;
 
-// Control-plane benchmark: N volumes created and attached concurrently through the driver (controller,
-// --backend aws) against the in-process EC2 simulator with EC2's token buckets. See bench/README.md.
+// Control-plane benchmarks against the in-process EC2 simulator with EC2's token buckets. See bench/README.md.
+//   (no command)  N volumes created and attached concurrently through the driver (controller, --backend aws)
+//   churn         full lifecycles (create, attach, expand / snapshot, detach, delete) through a controller process
+if (args.Length > 0 && args[0] == "churn")
+{
+    return await CsiDriver.Bench.Churn.ChurnCommand.RunAsync(args[1..]);
+}
+
 var volumes = new List<int> { 100, 500 };
 var perInstance = 25;
 var client = Ec2ClientChoice.Provider;
@@ -18,8 +24,7 @@ for (var i = 0; i < args.Length; i++)
     switch (args[i])
     {
         case "--volumes":
-            volumes = Value().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-                .Select(v => int.Parse(v, CultureInfo.InvariantCulture)).ToList();
+            volumes = BenchArguments.Counts(Value());
             break;
         case "--per-instance":
             perInstance = int.Parse(Value(), CultureInfo.InvariantCulture);
@@ -28,10 +33,10 @@ for (var i = 0; i < args.Length; i++)
             client = Enum.Parse<Ec2ClientChoice>(Value(), ignoreCase: true);
             break;
         case "--timeout":
-            runTimeout = TimeSpan.FromSeconds(double.Parse(Value(), CultureInfo.InvariantCulture));
+            runTimeout = BenchArguments.Seconds(Value());
             break;
         case "--rpc-deadline":
-            rpcDeadline = TimeSpan.FromSeconds(double.Parse(Value(), CultureInfo.InvariantCulture));
+            rpcDeadline = BenchArguments.Seconds(Value());
             break;
         case "--group-snapshot":
             groupSnapshot = true;

@@ -54,7 +54,8 @@ public sealed class SnapshotManager(
             return await ResolveAsync(existing, throwOnCopyFailure: true, cancellationToken).ConfigureAwait(false);
         }
 
-        if (await pollers.Volumes.GetAsync(sourceVolumeId, cancellationToken).ConfigureAwait(false) is null)
+        // The source must exist: read on the volume poller's next round (within one poll interval), not a call of its own.
+        if (await pollers.Volumes.GetAsync(sourceVolumeId, options.Tuning.PollInitialInterval, cancellationToken).ConfigureAwait(false) is null)
         {
             throw StorageException.NotFound($"source volume {sourceVolumeId} does not exist");
         }
