@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
 
 namespace CsiDriver.Cloud.Local;
 
@@ -10,13 +11,6 @@ namespace CsiDriver.Cloud.Local;
 /// </summary>
 public static class AtomicFile
 {
-    public static readonly JsonSerializerOptions Json = new()
-    {
-        WriteIndented = true,
-        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
-        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
-    };
-
     public static void WriteJson<T>(string path, T value)
     {
         var temp = LocalStatePaths.TempFor(path);
@@ -24,7 +18,7 @@ public static class AtomicFile
         {
             using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write))
             {
-                JsonSerializer.Serialize(stream, value, Json);
+                JsonSerializer.Serialize(stream, value, TypeInfo<T>());
                 stream.Flush(flushToDisk: true);
             }
             File.Move(temp, path, overwrite: true);
@@ -40,8 +34,16 @@ public static class AtomicFile
     public static T? ReadJson<T>(string path)
     {
         using var stream = File.OpenRead(path);
-        return JsonSerializer.Deserialize<T>(stream, Json);
+        return JsonSerializer.Deserialize(stream, TypeInfo<T>());
     }
+
+    /// <summary>
+    /// The source-generated contract of a record type (no reflection: the binary is trimmed and NativeAOT-compiled).
+    /// A type missing from <see cref="LocalJsonContext"/> fails loudly here, in every test, not in production only.
+    /// </summary>
+    private static JsonTypeInfo<T> TypeInfo<T>() =>
+        LocalJsonContext.Default.GetTypeInfo(typeof(T)) as JsonTypeInfo<T>
+            ?? throw new NotSupportedException($"{typeof(T).Name} is not in {nameof(LocalJsonContext)}: add [JsonSerializable(typeof({typeof(T).Name}))]");
 
     /// <summary>Flushes a finished data file to disk before it is renamed into place.</summary>
     public static void SyncFile(string path)

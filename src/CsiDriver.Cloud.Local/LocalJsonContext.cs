@@ -1,0 +1,15 @@
+using System.Text.Json.Serialization;
+
+namespace CsiDriver.Cloud.Local;
+
+/// <summary>
+/// Source-generated JSON for the state files (volumes/*.json, snapshots/*.json): camelCase, nulls left out,
+/// indented for people reading the state dir. Same shape as the reflection-based options used before.
+/// </summary>
+[JsonSourceGenerationOptions(
+    WriteIndented = true,
+    PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,
+    DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSerializable(typeof(LocalVolumeRecord))]
+[JsonSerializable(typeof(LocalSnapshotRecord))]
+internal sealed partial class LocalJsonContext : JsonSerializerContext;
