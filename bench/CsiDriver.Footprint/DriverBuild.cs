@@ -9,6 +9,10 @@ public sealed record DriverBuild(string Name, string FileName, IReadOnlyList<str
 
     public static DriverBuild Jit(string dll) => new("JIT", "dotnet", [dll]);
 
+    /// <summary>A named build: a *.dll runs through the dotnet host, anything else is executed directly.</summary>
+    public static DriverBuild From(string name, string path) =>
+        path.EndsWith(".dll", StringComparison.Ordinal) ? new(name, "dotnet", [path]) : new(name, path, []);
+
     /// <summary>The file that must exist for this build to be measured.</summary>
     public string Artifact => Prefix.Count > 0 ? Prefix[0] : FileName;
 

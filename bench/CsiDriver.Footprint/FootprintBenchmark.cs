@@ -67,7 +67,7 @@ public static class FootprintBenchmark
         simulator.AddInstance(Ec2InstanceSeed.WithRootVolume("i-0f00dfeed0000001a", "us-east-1a"));
         using var dir = new TestDirectory("fp-aws");
         await using var driver = await DriverUnderTest.StartAsync(build, dir.Path("csi.sock"),
-            ["--mode", "controller", "--backend", "aws", "--region", "us-east-1", "--aws-ec2-endpoint", simulator.Url, "--log-level", "Warning"],
+            ["--mode", "controller", "--backend", "aws", "--region", "us-east-1", "--aws-ec2-endpoint", simulator.Url, "--log-level", "Warning", "--metrics-address", "127.0.0.1:0"],
             AwsEnvironment, settings.StartTimeout);
         var controller = driver.Controller;
         var capability = MountCapability();
@@ -130,8 +130,9 @@ public static class FootprintBenchmark
         }
     }
 
+    /// <summary>As the DaemonSet runs it (the metrics listener on, as deploy/ sets it).</summary>
     private static string[] NodeArguments(TestDirectory dir) =>
-        ["--mode", "node", "--backend", "local", "--node-id", NodeId, "--state-dir", dir.Path("state"), "--log-level", "Warning"];
+        ["--mode", "node", "--backend", "local", "--node-id", NodeId, "--state-dir", dir.Path("state"), "--log-level", "Warning", "--metrics-address", "127.0.0.1:0"];
 
     private static VolumeCapability MountCapability() => new()
     {

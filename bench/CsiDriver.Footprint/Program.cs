@@ -11,6 +11,7 @@ var lifecycles = 1000;
 var settle = TimeSpan.FromSeconds(3);
 var smoke = false;
 var only = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+var extra = new List<DriverBuild>();
 
 for (var i = 0; i < args.Length; i++)
 {
@@ -35,6 +36,11 @@ for (var i = 0; i < args.Length; i++)
         case "--only":
             only.UnionWith(Value().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
             break;
+        case "--build":
+            // NAME=PATH: another build to compare in the same run (e.g. the previous commit's); *.dll runs on the JIT.
+            var pair = Value().Split('=', 2);
+            extra.Add(DriverBuild.From(pair[0], Path.GetFullPath(pair[1])));
+            break;
         case "--smoke":
             smoke = true;
             break;
@@ -42,6 +48,7 @@ for (var i = 0; i < args.Length; i++)
             Console.WriteLine("""
                 usage: CsiDriver.Footprint [--aot PATH (default artifacts/aot/csi-driver)] [--jit PATH (default csi-driver.dll beside this)]
                                            [--runs 5] [--lifecycles 1000] [--settle SECONDS (3)] [--only start,controller,lifecycles] [--smoke]
+                                           [--build NAME=PATH]... (more builds to compare, e.g. the previous commit's)
                 --smoke: 1 start, 10 lifecycles, 1 s settle; a build whose binary is missing is skipped (not an error).
                 """);
             return 0;
@@ -58,7 +65,7 @@ var settings = new FootprintSettings(runs, lifecycles, Math.Min(20, Math.Max(1, 
 bool Wanted(string part) => only.Count == 0 || only.Contains(part);
 
 var builds = new List<DriverBuild>();
-foreach (var build in new[] { DriverBuild.Aot(aotPath), DriverBuild.Jit(jitPath) })
+foreach (var build in new[] { DriverBuild.Aot(aotPath), DriverBuild.Jit(jitPath) }.Concat(extra))
 {
     if (File.Exists(build.Artifact))
     {

@@ -22,6 +22,12 @@ public static class MetricsExport
     /// <summary>Counts such as waiters served per Describe call (EC2 filters take up to a few hundred ids).</summary>
     public static readonly double[] SizeBuckets = [1, 2, 3, 5, 10, 20, 50, 100, 200, 500];
 
+    /// <summary>
+    /// Series per metric the exporter reserves up front (OpenTelemetry's default is 2000). The widest family, RPCs by
+    /// method and code, has fewer than 30 methods × 17 codes; beyond the limit series fold into one overflow series.
+    /// </summary>
+    public const int CardinalityLimit = 600;
+
     public static IServiceCollection AddDriverMetricsExport(this IServiceCollection services, DriverOptions? options = null)
     {
         services.AddSingleton(sp => new DriverBuildInfo(sp.GetRequiredService<DriverMetrics>(), options));
@@ -48,8 +54,8 @@ public static class MetricsExport
     {
         var name = Prefix + instrument.Name;
         return instrument is Histogram<double> or Histogram<long> or Histogram<int>
-            ? new ExplicitBucketHistogramConfiguration { Name = name, Boundaries = BucketsFor(instrument) }
-            : new MetricStreamConfiguration { Name = name };
+            ? new ExplicitBucketHistogramConfiguration { Name = name, Boundaries = BucketsFor(instrument), CardinalityLimit = CardinalityLimit }
+            : new MetricStreamConfiguration { Name = name, CardinalityLimit = CardinalityLimit };
     }
 
     /// <summary>Bounds the instrument advises, else seconds buckets for durations and size buckets for the rest.</summary>

@@ -15,12 +15,13 @@ public static class ObservabilityRegistration
 {
     public static WebApplicationBuilder AddObservability(this WebApplicationBuilder builder, DriverOptions options)
     {
-        builder.Services.AddDriverMetricsExport(options);
         builder.Services.AddSingleton<DriverReadiness>();
         if (options.MetricsAddress is null)
         {
+            // Nothing scrapes: no meter provider, no aggregation (the instruments cost nothing without a listener).
             return builder;
         }
+        builder.Services.AddDriverMetricsExport(options);
         if (!DriverOptions.TryParseListenAddress(options.MetricsAddress, out var address, out var port))
         {
             throw new ArgumentException($"--metrics-address '{options.MetricsAddress}' is not [ip]:port");
