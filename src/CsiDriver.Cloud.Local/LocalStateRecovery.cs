@@ -1,3 +1,4 @@
+using CsiDriver.Core.Storage;
 using Microsoft.Extensions.Logging;
 
 namespace CsiDriver.Cloud.Local;
@@ -29,7 +30,7 @@ internal sealed class LocalStateRecovery(
 
         var unreadableVolumes = Load(paths.VolumesDir, LocalStatePaths.IsVolumeId, (id, path) =>
         {
-            var record = AtomicFile.ReadJson<LocalVolumeRecord>(path);
+            var record = AtomicFile.ReadJson(path, LocalJsonContext.Default.LocalVolumeRecord);
             if (record is null || record.VolumeId != id)
             {
                 return false;
@@ -39,7 +40,7 @@ internal sealed class LocalStateRecovery(
         });
         var unreadableSnapshots = Load(paths.SnapshotsDir, LocalStatePaths.IsSnapshotId, (id, path) =>
         {
-            var record = AtomicFile.ReadJson<LocalSnapshotRecord>(path);
+            var record = AtomicFile.ReadJson(path, LocalJsonContext.Default.LocalSnapshotRecord);
             if (record is null || record.SnapshotId != id)
             {
                 return false;
@@ -146,7 +147,7 @@ internal sealed class LocalStateRecovery(
             // An expand grew the file and stopped before its record: finish it.
             logger.LogWarning("Volume {VolumeId}: file holds {Length} bytes, record {Recorded}; adopting the file's size", record.VolumeId, length, record.CapacityBytes);
             var grown = record with { CapacityBytes = length };
-            AtomicFile.WriteJson(paths.VolumeRecord(record.VolumeId), grown);
+            AtomicFile.WriteJson(paths.VolumeRecord(record.VolumeId), grown, LocalJsonContext.Default.LocalVolumeRecord);
             volumes[record.VolumeId] = grown;
         }
     }
@@ -171,7 +172,7 @@ internal sealed class LocalStateRecovery(
             if (keep is not null && keep.Device != attachment.LoopDevice)
             {
                 var repaired = record with { Attachment = attachment with { LoopDevice = keep.Device } };
-                AtomicFile.WriteJson(paths.VolumeRecord(record.VolumeId), repaired);
+                AtomicFile.WriteJson(paths.VolumeRecord(record.VolumeId), repaired, LocalJsonContext.Default.LocalVolumeRecord);
                 volumes[record.VolumeId] = repaired;
             }
             if (keep is not null)

@@ -1,9 +1,8 @@
 using System.Runtime.InteropServices;
 using System.Text.Json;
-using System.Text.Json.Serialization;
 using System.Text.Json.Serialization.Metadata;
 
-namespace CsiDriver.Cloud.Local;
+namespace CsiDriver.Core.Storage;
 
 /// <summary>
 /// Crash-safe file writes: write a temp file, fsync it, rename over the target, fsync the directory.
@@ -11,14 +10,18 @@ namespace CsiDriver.Cloud.Local;
 /// </summary>
 public static class AtomicFile
 {
-    public static void WriteJson<T>(string path, T value)
+    /// <summary>Names of files still being written contain this; a crash leaves them behind and their owner removes them at start.</summary>
+    public const string TempMarker = ".tmp-";
+
+    /// <summary>Writes the value as JSON through its source-generated contract (no reflection: the driver is NativeAOT-compiled).</summary>
+    public static void WriteJson<T>(string path, T value, JsonTypeInfo<T> typeInfo)
     {
-        var temp = LocalStatePaths.TempFor(path);
+        var temp = TempFor(path);
         try
         {
             using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write))
             {
-                JsonSerializer.Serialize(stream, value, TypeInfo<T>());
+                JsonSerializer.Serialize(stream, value, typeInfo);
                 stream.Flush(flushToDisk: true);
             }
             File.Move(temp, path, overwrite: true);
@@ -31,19 +34,11 @@ public static class AtomicFile
         SyncDirectory(Path.GetDirectoryName(path)!);
     }
 
-    public static T? ReadJson<T>(string path)
+    public static T? ReadJson<T>(string path, JsonTypeInfo<T> typeInfo)
     {
         using var stream = File.OpenRead(path);
-        return JsonSerializer.Deserialize(stream, TypeInfo<T>());
+        return JsonSerializer.Deserialize(stream, typeInfo);
     }
-
-    /// <summary>
-    /// The source-generated contract of a record type (no reflection: the binary is trimmed and NativeAOT-compiled).
-    /// A type missing from <see cref="LocalJsonContext"/> fails loudly here, in every test, not in production only.
-    /// </summary>
-    private static JsonTypeInfo<T> TypeInfo<T>() =>
-        LocalJsonContext.Default.GetTypeInfo(typeof(T)) as JsonTypeInfo<T>
-            ?? throw new NotSupportedException($"{typeof(T).Name} is not in {nameof(LocalJsonContext)}: add [JsonSerializable(typeof({typeof(T).Name}))]");
 
     /// <summary>Flushes a finished data file to disk before it is renamed into place.</summary>
     public static void SyncFile(string path)
@@ -75,6 +70,10 @@ public static class AtomicFile
         }
     }
 
+    /// <summary>A fresh temp name next to the final path, so the rename that publishes it stays in one directory.</summary>
+    public static string TempFor(string finalPath) =>
+        Path.Combine(Path.GetDirectoryName(finalPath)!, Path.GetFileName(finalPath) + TempMarker + Guid.NewGuid().ToString("N")[..8]);
+
     public static void TryDelete(string path)
     {
         try
@@ -105,12 +104,4 @@ internal static class NativeMethods
 
     [DllImport("libc", SetLastError = true)]
     public static extern int close(int fd);
-
-    [DllImport("libc", SetLastError = true)]
-#pragma warning disable CA2101, SYSLIB1054
-    public static extern IntPtr realpath([MarshalAs(UnmanagedType.LPUTF8Str)] string path, IntPtr resolved);
-#pragma warning restore CA2101, SYSLIB1054
-
-    [DllImport("libc")]
-    public static extern void free(IntPtr pointer);
 }
