@@ -3,7 +3,7 @@ using System.Text.Json.Serialization;
 namespace CsiDriver.Cloud.Local;
 
 /// <summary>
-/// Source-generated JSON for the state files (volumes/*.json, snapshots/*.json): camelCase, nulls left out,
+/// Source-generated JSON for the state files (volume, snapshot, group snapshot and freeze records): camelCase, nulls left out,
 /// indented for people reading the state dir. Same shape as the reflection-based options used before.
 /// </summary>
 [JsonSourceGenerationOptions(
@@ -12,4 +12,6 @@ namespace CsiDriver.Cloud.Local;
     DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(LocalVolumeRecord))]
 [JsonSerializable(typeof(LocalSnapshotRecord))]
-internal sealed partial class LocalJsonContext : JsonSerializerContext;
+[JsonSerializable(typeof(LocalGroupSnapshotRecord))]
+[JsonSerializable(typeof(LocalFreezeRecord))]
+public sealed partial class LocalJsonContext : JsonSerializerContext;
