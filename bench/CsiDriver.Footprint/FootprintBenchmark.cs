@@ -130,9 +130,10 @@ public static class FootprintBenchmark
         }
     }
 
-    /// <summary>As the DaemonSet runs it (the metrics listener on, as deploy/ sets it).</summary>
+    /// <summary>As the DaemonSet runs it (the metrics listener on, as deploy/ sets it); staging and target paths live in the scratch dir.</summary>
     private static string[] NodeArguments(TestDirectory dir) =>
-        ["--mode", "node", "--backend", "local", "--node-id", NodeId, "--state-dir", dir.Path("state"), "--log-level", "Warning", "--metrics-address", "127.0.0.1:0"];
+        ["--mode", "node", "--backend", "local", "--node-id", NodeId, "--state-dir", dir.Path("state"), "--log-level", "Warning", "--metrics-address", "127.0.0.1:0",
+         "--allowed-path-root", dir.Root];
 
     private static VolumeCapability MountCapability() => new()
     {
