@@ -1,0 +1,196 @@
+#!/usr/bin/env bash
+# The Kubernetes e2e (tests/CsiDriver.E2E): real PVCs, pods, snapshots, VolumeAttributesClasses.
+#
+#   KUBECONFIG=... scripts/e2e.sh   against that cluster, where you installed the driver (deploy/), its sidecars,
+#                                   the snapshot CRDs + snapshot-controller. E2E_* variables describe it
+#                                   (tests/CsiDriver.E2E/E2ESettings.cs; e.g. E2E_BACKEND=aws, E2E_IMAGE=busybox:1.37).
+#   scripts/e2e.sh                  no KUBECONFIG: the k8s-kit (K8S_KIT, default ../shared/k8s-kit) starts a
+#                                   one-node cluster here (root), with the VolumeAttributesClass beta on; then
+#                                   1. the rendered overlays are applied with --dry-run=server (schema check),
+#                                   2. deploy/'s CSIDriver, ServiceAccounts and RBAC are applied for real,
+#                                   3. local backend: csi-driver --mode all + sidecars as block-csi-controller-sa
+#                                      (leader election on) + registrar; the suite with pods and host leak checks,
+#                                   4. aws backend: the EC2 simulator behind the same sidecars; the suite on the
+#                                      controller side (attach through VolumeAttachments, no pods),
+#                                   and a sidecar log line saying "forbidden" fails the run (missing RBAC).
+#                                   Everything is torn down on exit, also on failure.
+# Results: artifacts/test-results/e2e-<backend>.trx (scripts/test.sh counts them). Step timings are printed.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+results="$root/artifacts/test-results"
+mkdir -p "$results"
+timings=$(mktemp /tmp/csidriver-e2e-timings.XXXXXX)
+driver_name=${E2E_DRIVER_NAME:-block.csi.csidriver.io}
+say() { echo "[e2e] $(date -u +%H:%M:%S) $*" >&2; }
+elapsed() { echo "$(( $(date +%s) - $1 )) s"; }
+
+build() {
+  local t=$(date +%s)
+  dotnet build tests/CsiDriver.E2E/CsiDriver.E2E.csproj -c Release -nologo -clp:ErrorsOnly "$@" || return 1
+  say "built the e2e suite $*: $(elapsed "$t")"
+}
+
+# run_suite LABEL: the suite against $KUBECONFIG with the E2E_* settings of the caller's environment.
+run_suite() {
+  local label=$1 t=$(date +%s) status=0
+  say "suite ($label) starts"
+  tail -n 0 -F "$timings" 2>/dev/null &
+  local tail_pid=$!
+  E2E_TIMINGS_FILE=$timings E2E_REPO_ROOT=$root dotnet test tests/CsiDriver.E2E/CsiDriver.E2E.csproj -c Release --no-build -nologo \
+    --logger "trx;LogFileName=e2e-$label.trx" --logger "console;verbosity=normal" --results-directory "$results" || status=$?
+  sleep 0.5; kill "$tail_pid" 2>/dev/null; wait "$tail_pid" 2>/dev/null
+  say "suite ($label): $(elapsed "$t"), exit $status"
+  return "$status"
+}
+
+if [ -n "${KUBECONFIG:-}" ]; then
+  build || exit 1
+  run_suite "${E2E_BACKEND:-local}"
+  exit $?
+fi
+
+# ------------------------------------------------------------------ the kit's cluster on this machine
+kit=${K8S_KIT:-$root/../shared/k8s-kit}
+if [ ! -x "$kit/cluster-up.sh" ]; then
+  echo "e2e: no KUBECONFIG and no k8s-kit at $kit (set K8S_KIT, or KUBECONFIG for a cluster with the driver installed)" >&2
+  exit 1
+fi
+if [ "$(id -u)" -ne 0 ]; then echo "e2e: the kit's cluster needs root" >&2; exit 1; fi
+kit_home=${K8S_KIT_HOME:-/var/tmp/k8s-kit}
+export K8S_KIT_HOME=$kit_home
+kubelet_root=/var/lib/kubelet
+sock="$kubelet_root/plugins/$driver_name/csi.sock"
+work=$(mktemp -d /var/tmp/csidriver-e2e.XXXXXX)
+simulator_pid=""
+status=0
+
+teardown() {
+  local t=$(date +%s)
+  say "teardown"
+  # The kit deletes the node's pods while the driver still runs, then stops sidecars and the driver it started.
+  WIPE=1 "$kit/cluster-down.sh" >"$work/cluster-down.log" 2>&1 || { say "cluster-down failed:"; tail -n 20 "$work/cluster-down.log" >&2; }
+  if [ -n "$simulator_pid" ]; then kill "$simulator_pid" 2>/dev/null; wait "$simulator_pid" 2>/dev/null; fi
+  # Loop devices still backed by a volume file of ours (a failed run): ours to detach, nobody else's.
+  local f dev
+  for f in "$work"/state-*/volumes/*.img; do
+    [ -e "$f" ] || continue
+    for dev in $(losetup -j "$f" -O NAME -n 2>/dev/null); do losetup -d "$dev" 2>/dev/null && say "detached leftover $dev ($f)"; done
+  done
+  rm -rf "$work" "$timings"
+  say "teardown: $(elapsed "$t")"
+}
+trap teardown EXIT
+trap 'exit 130' INT TERM
+
+step() { # step DESCRIPTION CMD...: run, time, fail the run on error
+  local what=$1 t=$(date +%s); shift
+  if "$@"; then say "$what: $(elapsed "$t")"; else say "$what FAILED after $(elapsed "$t")"; return 1; fi
+}
+
+# CAP_SYS_RESOURCE (bit 24 of CapEff) is what resize2fs needs to grow a mounted ext4.
+online_ext4() { local cap; cap=$(awk '/^CapEff/ { print $2 }' /proc/self/status); (( (16#$cap >> 24) & 1 )) && echo 1 || echo 0; }
+
+up_cluster() {
+  "$kit/install.sh" >"$work/install.log" 2>&1 || { tail -n 20 "$work/install.log" >&2; return 1; }
+  FEATURE_GATES=VolumeAttributesClass=true APISERVER_ARGS=--runtime-config=storage.k8s.io/v1beta1=true \
+    "$kit/cluster-up.sh" >"$work/cluster-up.log" 2>&1 || { tail -n 20 "$work/cluster-up.log" >&2; return 1; }
+}
+
+# The overlays as a user installs them, validated by the API server (unknown fields, wrong types, bad enums)
+# without creating anything: the driver's Deployment/DaemonSet images cannot start here.
+dry_run_overlays() {
+  local overlay
+  for overlay in aws local; do
+    kubectl kustomize "deploy/kubernetes/overlays/$overlay" >"$work/$overlay.yaml" || return 1
+    kubectl apply --dry-run=server -f "$work/$overlay.yaml" >"$work/$overlay.dry-run.log" 2>&1 ||
+      { echo "e2e: the rendered $overlay overlay fails the API server's validation:" >&2; cat "$work/$overlay.dry-run.log" >&2; return 1; }
+  done
+}
+
+install_deploy() {
+  local b=deploy/kubernetes/base
+  kubectl apply -f "$b/csidriver.yaml" >/dev/null &&
+  kubectl apply -n kube-system -f "$b/serviceaccounts.yaml" -f "$b/rbac-provisioner.yaml" -f "$b/rbac-attacher.yaml" \
+    -f "$b/rbac-resizer.yaml" -f "$b/rbac-snapshotter.yaml" >/dev/null
+}
+
+build_driver() {
+  dotnet build src/CsiDriver.Host/CsiDriver.Host.csproj -c Release -nologo -clp:ErrorsOnly >"$work/build-driver.log" 2>&1 &&
+  dotnet build tests/CsiDriver.Ec2Simulator/CsiDriver.Ec2Simulator.csproj -c Release -nologo -clp:ErrorsOnly >>"$work/build-driver.log" 2>&1 ||
+    { cat "$work/build-driver.log" >&2; return 1; }
+}
+
+# sidecars_up DRIVER-ARGS...: the driver (started and stopped by the kit), the four controller sidecars as
+# deploy/'s ServiceAccount with leader election, the registrar; the VolumeAttributesClass gate on.
+sidecars_up() {
+  DRIVER_NAME=$driver_name SA_PREFIX=block-csi LEADER_ELECTION=1 \
+    PROVISIONER_ARGS=--feature-gates=VolumeAttributesClass=true RESIZER_ARGS=--feature-gates=VolumeAttributesClass=true \
+    "$kit/sidecars-up.sh" -- dotnet "$root/src/CsiDriver.Host/bin/Release/net10.0/csi-driver.dll" \
+    --endpoint "unix://$sock" --driver-name "$driver_name" "$@" >"$work/sidecars-up.log" 2>&1 ||
+    { tail -n 30 "$work/sidecars-up.log" >&2; return 1; }
+}
+
+# A sidecar refused by the API server means deploy/'s RBAC lacks a rule: that fails the run.
+no_forbidden() {
+  local logs="$kit_home/state/logs/$driver_name" hits
+  # RBAC refusals read 'is forbidden: User "system:serviceaccount:..." cannot <verb> resource ...' (other
+  # "Forbidden" lines, e.g. a finalizer race the API server rejects, are not about permissions).
+  hits=$(grep -H -E 'forbidden: User "|cannot [a-z]+ resource' "$logs"/csi-*.log 2>/dev/null | head -n 20)
+  if [ -n "$hits" ]; then
+    echo "e2e: a sidecar was refused by the API server (deploy/ RBAC is missing a rule):" >&2
+    echo "$hits" >&2
+    return 1
+  fi
+}
+
+sidecars_down() {
+  DRIVER_NAME=$driver_name "$kit/sidecars-down.sh" >>"$work/sidecars-down.log" 2>&1
+  rm -f "$kit_home/state/logs/$driver_name"/csi-*.log   # the next backend's forbidden check reads only its own
+}
+
+start_simulator() {
+  local url_file="$work/ec2.url" i
+  dotnet "$root/tests/CsiDriver.Ec2Simulator/bin/Release/net10.0/ec2-simulator.dll" --port 0 \
+    --instance "$aws_instance:us-east-1a" --url-file "$url_file" >"$work/ec2-simulator.log" 2>&1 &
+  simulator_pid=$!
+  for ((i = 0; i < 120; i++)); do [ -s "$url_file" ] && break; sleep 0.5; done
+  [ -s "$url_file" ] || { cat "$work/ec2-simulator.log" >&2; return 1; }
+  ec2_url=$(cat "$url_file")
+}
+
+run_backend() { # run_backend local|aws
+  local backend=$1 t=$(date +%s) rc=0
+  if [ "$backend" = local ]; then
+    local state="$work/state-local"
+    mkdir -p "$state"
+    # Same zone value as the aws node: both drivers label the node topology.kubernetes.io/zone.
+    step "local: driver + sidecars up" sidecars_up --mode all --backend local --node-id kit-node --zone us-east-1a \
+      --state-dir "$state" || return 1
+    E2E_BACKEND=local E2E_HOST_STATE_DIR=$state E2E_ONLINE_EXT4=$(online_ext4) run_suite local || rc=1
+  else
+    export AWS_ACCESS_KEY_ID=e2e-fake-key AWS_SECRET_ACCESS_KEY=e2e-fake-secret
+    step "aws: EC2 simulator up" start_simulator || return 1
+    step "aws: driver + sidecars up" sidecars_up --mode all --backend aws --aws-ec2-endpoint "$ec2_url" --region us-east-1 \
+      --instance-id "$aws_instance" --availability-zone us-east-1a || return 1
+    E2E_BACKEND=aws E2E_PODS=0 run_suite aws || rc=1
+  fi
+  no_forbidden || rc=1
+  step "$backend: sidecars and driver down" sidecars_down || rc=1
+  say "backend $backend: $(elapsed "$t")"
+  return "$rc"
+}
+
+aws_instance=i-0e2e0000000000001
+t0=$(date +%s)
+step "cluster up (kit, VolumeAttributesClass beta on)" up_cluster || exit 1
+export KUBECONFIG=$kit_home/state/kubeconfig PATH=$kit_home/bin:$PATH
+step "rendered overlays pass the API server (dry run)" dry_run_overlays || status=1
+step "deploy/ CSIDriver, ServiceAccounts, RBAC applied" install_deploy || exit 1
+step "driver and EC2 simulator built" build_driver || exit 1
+step "e2e suite built" build || exit 1
+for backend in ${E2E_BACKENDS:-local aws}; do
+  run_backend "$backend" || status=1
+done
+say "e2e total: $(elapsed "$t0"), exit $status"
+exit "$status"
