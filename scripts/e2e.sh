@@ -14,11 +14,13 @@
 #                                      controller side (attach through VolumeAttachments, no pods),
 #                                   and a sidecar log line saying "forbidden" fails the run (missing RBAC).
 #                                   Everything is torn down on exit, also on failure.
-# Results: artifacts/test-results/e2e-<backend>.trx (scripts/test.sh counts them). Step timings are printed.
+# Results: artifacts/test-results/e2e-<backend>.trx (scripts/test.sh counts them); the driver's, sidecars' and
+# cluster's logs in artifacts/e2e-logs/. Step timings are printed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 results="$root/artifacts/test-results"
+logs="$root/artifacts/e2e-logs"
 mkdir -p "$results"
 timings=$(mktemp /tmp/csidriver-e2e-timings.XXXXXX)
 driver_name=${E2E_DRIVER_NAME:-block.csi.csidriver.io}
@@ -57,6 +59,7 @@ if [ ! -x "$kit/cluster-up.sh" ]; then
   exit 1
 fi
 if [ "$(id -u)" -ne 0 ]; then echo "e2e: the kit's cluster needs root" >&2; exit 1; fi
+rm -rf "$logs"
 kit_home=${K8S_KIT_HOME:-/var/tmp/k8s-kit}
 export K8S_KIT_HOME=$kit_home
 kubelet_root=/var/lib/kubelet
@@ -68,6 +71,8 @@ status=0
 teardown() {
   local t=$(date +%s)
   say "teardown"
+  mkdir -p "$logs/cluster"
+  cp "$kit_home/state/logs"/*.log "$logs/cluster/" 2>/dev/null
   # The kit deletes the node's pods while the driver still runs, then stops sidecars and the driver it started.
   WIPE=1 "$kit/cluster-down.sh" >"$work/cluster-down.log" 2>&1 || { say "cluster-down failed:"; tail -n 20 "$work/cluster-down.log" >&2; }
   if [ -n "$simulator_pid" ]; then kill "$simulator_pid" 2>/dev/null; wait "$simulator_pid" 2>/dev/null; fi
@@ -112,7 +117,20 @@ install_deploy() {
   local b=deploy/kubernetes/base
   kubectl apply -f "$b/csidriver.yaml" >/dev/null &&
   kubectl apply -n kube-system -f "$b/serviceaccounts.yaml" -f "$b/rbac-provisioner.yaml" -f "$b/rbac-attacher.yaml" \
-    -f "$b/rbac-resizer.yaml" -f "$b/rbac-snapshotter.yaml" >/dev/null
+    -f "$b/rbac-resizer.yaml" -f "$b/rbac-snapshotter.yaml" -f "$b/rbac-node.yaml" >/dev/null
+}
+
+# The node plugin runs on the host here (its API client reads only a pod's service account mount), so its
+# ClusterRole is checked by asking the API server what block-csi-node-sa may do: read its Node, patch the taint.
+node_rbac() {
+  local verb as=system:serviceaccount:kube-system:block-csi-node-sa
+  for verb in get patch; do
+    [ "$(kubectl auth can-i "$verb" nodes --as "$as" 2>&1)" = yes ] ||
+      { echo "e2e: $as may not $verb nodes (deploy/kubernetes/base/rbac-node.yaml)" >&2; return 1; }
+  done
+  # and nothing more: no secrets, no pods
+  [ "$(kubectl auth can-i list secrets --as "$as" -A 2>&1)" = no ] ||
+    { echo "e2e: $as may list secrets: the node role grants more than it needs" >&2; return 1; }
 }
 
 build_driver() {
@@ -144,9 +162,21 @@ no_forbidden() {
   fi
 }
 
-sidecars_down() {
+# Stops the driver and its sidecars, and moves their logs to artifacts/e2e-logs/<backend>/ (so the next
+# backend's forbidden check reads only its own, and CI keeps them).
+sidecars_down() { # sidecars_down BACKEND
   DRIVER_NAME=$driver_name "$kit/sidecars-down.sh" >>"$work/sidecars-down.log" 2>&1
-  rm -f "$kit_home/state/logs/$driver_name"/csi-*.log   # the next backend's forbidden check reads only its own
+  mkdir -p "$logs/$1"
+  mv "$kit_home/state/logs/$driver_name"/*.log "$logs/$1/" 2>/dev/null
+  return 0
+}
+
+# The simulator stops and says what it still holds: only the instance's root volume may remain.
+stop_simulator() {
+  kill "$simulator_pid" 2>/dev/null; wait "$simulator_pid" 2>/dev/null; simulator_pid=""
+  cp "$work/ec2-simulator.log" "$logs/aws/" 2>/dev/null
+  grep -q 'stopping: 1 volume(s), 0 snapshot(s)' "$work/ec2-simulator.log" ||
+    { echo "e2e: the EC2 simulator still holds volumes or snapshots of the e2e:" >&2; tail -n 3 "$work/ec2-simulator.log" >&2; return 1; }
 }
 
 start_simulator() {
@@ -176,7 +206,8 @@ run_backend() { # run_backend local|aws
     E2E_BACKEND=aws E2E_PODS=0 run_suite aws || rc=1
   fi
   no_forbidden || rc=1
-  step "$backend: sidecars and driver down" sidecars_down || rc=1
+  step "$backend: sidecars and driver down" sidecars_down "$backend" || rc=1
+  if [ "$backend" = aws ]; then step "aws: EC2 simulator down, no volume or snapshot left" stop_simulator || rc=1; fi
   say "backend $backend: $(elapsed "$t")"
   return "$rc"
 }
@@ -187,6 +218,7 @@ step "cluster up (kit, VolumeAttributesClass beta on)" up_cluster || exit 1
 export KUBECONFIG=$kit_home/state/kubeconfig PATH=$kit_home/bin:$PATH
 step "rendered overlays pass the API server (dry run)" dry_run_overlays || status=1
 step "deploy/ CSIDriver, ServiceAccounts, RBAC applied" install_deploy || exit 1
+step "node plugin's RBAC (auth can-i as block-csi-node-sa)" node_rbac || status=1
 step "driver and EC2 simulator built" build_driver || exit 1
 step "e2e suite built" build || exit 1
 for backend in ${E2E_BACKENDS:-local aws}; do

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: unit tests, the real driver over a unix socket on real loop devices
-# and filesystems, the EC2 simulator, and the rendered Kubernetes manifests.
+# and filesystems, the EC2 simulator, the rendered Kubernetes manifests, then the Kubernetes e2e
+# (scripts/e2e.sh: real pods on a real cluster; E2E=0 skips it).
 # Needs root (loop devices, mount). Prints "tests: N passed, N failed" last.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -19,6 +20,13 @@ dotnet build CsiDriver.sln -c Release -nologo -clp:ErrorsOnly || { echo "tests: 
 status=0
 dotnet test CsiDriver.sln -c Release --no-build -nologo \
   --logger "trx" --logger "console;verbosity=normal" --results-directory "$results" "$@" || status=$?
+
+# The Kubernetes e2e (tests/CsiDriver.E2E, not in the solution): against $KUBECONFIG when set, else on the
+# k8s-kit's one-node cluster (../shared/k8s-kit, or K8S_KIT). Its TRX files land in $results and are counted
+# below; a failure outside a test (cluster, RBAC, overlay dry run) fails the run. E2E=0 leaves it out.
+if [ "${E2E:-1}" != 0 ]; then
+  scripts/e2e.sh || status=$?
+fi
 
 passed=0; failed=0
 for trx in "$results"/*.trx; do
