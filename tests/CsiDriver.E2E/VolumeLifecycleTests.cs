@@ -144,14 +144,8 @@ public sealed class VolumeLifecycleTests(ClusterFixture cluster, ITestOutputHelp
     public async Task Snapshot_restores_into_a_larger_volume_with_the_data_as_at_snapshot_time()
     {
         await using var t = await TestScope.StartAsync(cluster, output, "snapshot-restore");
-        var storageClass = Settings.Pods ? cluster.XfsWaitForConsumer : cluster.XfsImmediate;
-        await t.Step("source PVC created", () => t.ApplyAsync(Manifests.Pvc("source", storageClass, cluster.Size(1))));
-        string? atSnapshot = null;
-        if (Settings.Pods)
-        {
-            atSnapshot = await WriteInNewPodAsync(t, "writer", "source");
-        }
-        await t.WaitBoundAsync("source");
+        var storageClass = SourceClass;
+        var atSnapshot = await CreateSourceAsync(t, storageClass);
         await t.Step("VolumeSnapshot created", () => t.ApplyAsync(Manifests.VolumeSnapshot("snap", "source", cluster.SnapshotClass)));
         await t.Step("VolumeSnapshot readyToUse", () => t.WaitSnapshotReadyAsync("snap"));
         if (Settings.Pods)
@@ -181,14 +175,8 @@ public sealed class VolumeLifecycleTests(ClusterFixture cluster, ITestOutputHelp
     public async Task Clone_of_a_claim_carries_its_data()
     {
         await using var t = await TestScope.StartAsync(cluster, output, "clone");
-        var storageClass = Settings.Pods ? cluster.XfsWaitForConsumer : cluster.XfsImmediate;
-        await t.Step("source PVC created", () => t.ApplyAsync(Manifests.Pvc("source", storageClass, cluster.Size(1))));
-        string? written = null;
-        if (Settings.Pods)
-        {
-            written = await WriteInNewPodAsync(t, "writer", "source");
-        }
-        await t.WaitBoundAsync("source");
+        var storageClass = SourceClass;
+        var written = await CreateSourceAsync(t, storageClass);
         await t.Step("clone PVC created", () => t.ApplyAsync(Manifests.Pvc("clone", storageClass, cluster.Size(1), dataSource: Manifests.PvcSource("source"))));
         if (Settings.Pods)
         {
@@ -248,6 +236,18 @@ public sealed class VolumeLifecycleTests(ClusterFixture cluster, ITestOutputHelp
         $"set -e; dd if=/dev/urandom of={PayloadPath} bs=1M count=8 2>/dev/null; sync; md5sum < {PayloadPath} | cut -d' ' -f1";
 
     private static string Md5Of(string path) => $"md5sum < {path} | cut -d' ' -f1";
+
+    /// <summary>With pods, bound when its pod schedules; without, at once.</summary>
+    private string SourceClass => Settings.Pods ? cluster.XfsWaitForConsumer : cluster.XfsImmediate;
+
+    /// <summary>PVC "source", bound; with pods, pod "writer" has written the payload (its MD5 is returned).</summary>
+    private async Task<string?> CreateSourceAsync(TestScope t, string storageClass)
+    {
+        await t.Step("source PVC created", () => t.ApplyAsync(Manifests.Pvc("source", storageClass, cluster.Size(1))));
+        var written = Settings.Pods ? await WriteInNewPodAsync(t, "writer", "source") : null;
+        await t.WaitBoundAsync("source");
+        return written;
+    }
 
     private static async Task<string> WriteInNewPodAsync(TestScope t, string pod, string pvc)
     {
