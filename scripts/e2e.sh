@@ -136,6 +136,11 @@ node_rbac() {
 
 
 build_driver() {
+  # scripts/test.sh has just built the solution (driver and simulator included): E2E_PREBUILT=1 skips this.
+  if [ "${E2E_PREBUILT:-0}" = 1 ] && [ -f "$root/src/CsiDriver.Host/bin/Release/net10.0/csi-driver.dll" ] &&
+     [ -f "$root/tests/CsiDriver.Ec2Simulator/bin/Release/net10.0/ec2-simulator.dll" ]; then
+    return 0
+  fi
   dotnet build src/CsiDriver.Host/CsiDriver.Host.csproj -c Release -nologo -clp:ErrorsOnly >"$work/build-driver.log" 2>&1 &&
   dotnet build tests/CsiDriver.Ec2Simulator/CsiDriver.Ec2Simulator.csproj -c Release -nologo -clp:ErrorsOnly >>"$work/build-driver.log" 2>&1 ||
     { cat "$work/build-driver.log" >&2; return 1; }
