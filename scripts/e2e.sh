@@ -169,6 +169,22 @@ no_forbidden() {
   fi
 }
 
+# Every process the kit started for the driver must still run after the suite: a sidecar that exited (a crash,
+# a lost leader-election lease on a loaded machine) explains a stuck test, so it is named with its last lines.
+sidecars_alive() {
+  local f name pid ok=0
+  for f in "$kit_home/state/run/$driver_name"/*.pid; do
+    [ -f "$f" ] || continue
+    name=$(basename "$f" .pid); pid=$(head -n 1 "$f")
+    if [ ! -d "/proc/$pid" ]; then
+      echo "e2e: $name exited during the run; its last lines:" >&2
+      tail -n 8 "$kit_home/state/logs/$driver_name/$name.log" 2>/dev/null | sed 's/^/    | /' >&2
+      ok=1
+    fi
+  done
+  return "$ok"
+}
+
 # Stops the driver and its sidecars, and moves their logs to artifacts/e2e-logs/<backend>/ (so the next
 # backend's forbidden check reads only its own, and CI keeps them).
 sidecars_down() { # sidecars_down BACKEND
@@ -213,6 +229,7 @@ run_backend() { # run_backend local|aws
     E2E_BACKEND=aws E2E_PODS=0 run_suite aws || rc=1
   fi
   no_forbidden || rc=1
+  sidecars_alive || rc=1
   step "$backend: sidecars and driver down" sidecars_down "$backend" || rc=1
   if [ "$backend" = aws ]; then step "aws: EC2 simulator down, no volume or snapshot left" stop_simulator || rc=1; fi
   say "backend $backend: $(elapsed "$t")"

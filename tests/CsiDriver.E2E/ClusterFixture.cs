@@ -45,7 +45,8 @@ public sealed class ClusterFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         Settings = E2ESettings.FromEnvironment();
-        Kubectl = new Kubectl(TimeSpan.FromSeconds(60));
+        // Above E2E_TIMEOUT: a `kubectl delete --wait --timeout=<E2E_TIMEOUT>` must end by itself, with its own message.
+        Kubectl = new Kubectl(Settings.Timeout + TimeSpan.FromSeconds(60));
         _ = await Kubectl.GetAsync("csidriver", Settings.DriverName)
             ?? throw new InvalidOperationException($"CSIDriver {Settings.DriverName} is not installed (kubectl apply -f deploy/kubernetes/base/csidriver.yaml)");
         Node = Settings.Node ?? (await Kubectl.ListAsync("nodes")).Select(n => n["metadata"]!["name"]!.GetValue<string>()).First();

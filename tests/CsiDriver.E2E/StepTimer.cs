@@ -31,10 +31,14 @@ public sealed class StepTimer(ITestOutputHelper output, E2ESettings settings, st
         return true;
     });
 
-    private void Report(string step, TimeSpan elapsed, string outcome)
+    /// <summary>A line in the test's output (and the timings file) that is not a step.</summary>
+    public void Note(string message) => Write($"[e2e {settings.Backend}] {test} | {message}");
+
+    private void Report(string step, TimeSpan elapsed, string outcome) => Write(string.Create(CultureInfo.InvariantCulture,
+        $"[e2e {settings.Backend}] {test} | {step}: {elapsed.TotalSeconds:0.0} s{(outcome == "ok" ? "" : " " + outcome)}"));
+
+    private void Write(string line)
     {
-        var line = string.Create(CultureInfo.InvariantCulture,
-            $"[e2e {settings.Backend}] {test} | {step}: {elapsed.TotalSeconds:0.0} s{(outcome == "ok" ? "" : " " + outcome)}");
         output.WriteLine(line);
         if (settings.TimingsFile is { } file)
         {
