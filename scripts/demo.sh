@@ -46,7 +46,9 @@ field() { grep -o "\"$1\": *\"[^\"]*\"" <<<"$out" | head -n 1 | sed 's/.*: *"\(.
 fs=${FS:-xfs}
 
 step "starting csi-driver --mode all --backend local (state in $work/state)"
+# The node acts only below kubelet's directory and explicitly allowed roots: here, the scratch directory.
 "${driver[@]}" --endpoint "$CSI_ENDPOINT" --mode all --backend local --state-dir "$work/state" \
+  --allowed-path-root "$work" --node-state-dir "$work/node-state" \
   --node-id "$node" --log-level Information >"$work/driver.log" 2>&1 &
 driver_pid=$!
 for _ in $(seq 1 50); do [ -S "$work/csi.sock" ] && break; sleep 0.2; done

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: unit tests, the real driver over a unix socket on real loop devices
-# and filesystems, the EC2 simulator, the rendered Kubernetes manifests, then the Kubernetes e2e
-# (scripts/e2e.sh: real pods on a real cluster; E2E=0 skips it).
-# Needs root (loop devices, mount). Prints "tests: N passed, N failed" last.
+# and filesystems, the EC2 simulator, the rendered Kubernetes manifests, csi-sanity against the
+# real csi-driver (scripts/sanity.sh; SANITY=0 leaves it out), then the Kubernetes e2e (scripts/e2e.sh:
+# real pods on a real cluster; E2E=0 leaves it out).
+# Needs root (loop devices, mount). Prints "tests: N passed, N failed" last: xunit results (TRX, the e2e's
+# included) plus every JUnit report in artifacts/test-results (*.junit.xml: csi-sanity), skipped specs not counted.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 if [ "$(id -u)" -ne 0 ]; then
@@ -21,6 +23,10 @@ status=0
 dotnet test CsiDriver.sln -c Release --no-build -nologo \
   --logger "trx" --logger "console;verbosity=normal" --results-directory "$results" "$@" || status=$?
 
+if [ "${SANITY:-1}" != 0 ]; then
+  SANITY_NO_BUILD=1 scripts/sanity.sh || status=1
+fi
+
 # The Kubernetes e2e (tests/CsiDriver.E2E, not in the solution): against $KUBECONFIG when set, else on the
 # k8s-kit's one-node cluster (../shared/k8s-kit, or K8S_KIT). Its TRX files land in $results and are counted
 # below; a failure outside a test (cluster, RBAC, overlay dry run) fails the run. E2E=0 leaves it out.
@@ -36,6 +42,10 @@ for trx in "$results"/*.trx; do
   f=$(sed -n 's/.* failed="\([0-9]*\)".*/\1/p' <<<"$counters")
   passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0}))
 done
+# JUnit reports (csi-sanity's): skipped and pending specs are not counted as passed.
+junit=("$results"/*.junit.xml)
+read -r junit_passed junit_failed junit_skipped < <(scripts/junit-report.sh counts "${junit[@]}")
+passed=$((passed + junit_passed)); failed=$((failed + junit_failed))
 if [ "$failed" -gt 0 ]; then
   # Name each failed test and the first lines of its message, so the tail of a CI log says what broke.
   echo "failed tests:"
@@ -48,10 +58,11 @@ if [ "$failed" -gt 0 ]; then
       /<\/UnitTestResult>/ { infail = 0; inmsg = 0 }
     ' "$trx" | sed 's/&quot;/"/g; s/&lt;/</g; s/&gt;/>/g; s/&apos;/'"'"'/g; s/&amp;/\&/g'
   done
+  scripts/junit-report.sh failures "${junit[@]}"
 fi
 if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
   # The run failed without a failed test (a crash or an aborted test host): count it.
   failed=1
 fi
-echo "tests: ${passed} passed, ${failed} failed"
+echo "tests: ${passed} passed, ${failed} failed (csi-sanity: ${junit_passed} passed, ${junit_failed} failed, ${junit_skipped} skipped)"
 exit "$status"

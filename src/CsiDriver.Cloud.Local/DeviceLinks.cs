@@ -1,3 +1,5 @@
+using CsiDriver.Core.Storage;
+
 namespace CsiDriver.Cloud.Local;
 
 /// <summary>The stable links devices/&lt;volume-id&gt; → /dev/loopN, replaced atomically (new link under a temp name, then rename).</summary>

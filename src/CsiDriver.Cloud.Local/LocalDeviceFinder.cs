@@ -1,5 +1,6 @@
 using CsiDriver.Core.Errors;
 using CsiDriver.Core.Node;
+using CsiDriver.Core.Storage;
 
 namespace CsiDriver.Cloud.Local;
 
@@ -41,5 +42,22 @@ public sealed class LocalDeviceFinder(LocalBackendOptions options) : IDeviceFind
                 $"device link {expectedLink} is stale: {device} is backed by {backing}, not volume {volumeId}");
         }
         return Task.FromResult(device);
+    }
+
+    /// <summary>Ids come from names, so a volume deleted and created again has the same id: its record's creation time tells them apart.</summary>
+    public string? IncarnationOf(string volumeId)
+    {
+        if (!LocalStatePaths.IsVolumeId(volumeId))
+        {
+            return null;
+        }
+        try
+        {
+            return AtomicFile.ReadJson<LocalVolumeRecord>(_paths.VolumeRecord(volumeId))?.CreatedAt.ToString("O", System.Globalization.CultureInfo.InvariantCulture);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or System.Text.Json.JsonException)
+        {
+            return null;
+        }
     }
 }

@@ -3,7 +3,10 @@ namespace CsiDriver.Cloud.Local;
 /// <summary>Where a volume is attached: the node and the loop device behind devices/&lt;volume-id&gt;.</summary>
 public sealed record LocalAttachment(string NodeId, string LoopDevice, bool ReadOnly);
 
-/// <summary>The metadata file of one volume (volumes/&lt;id&gt;.json). Its presence is the volume's commit point.</summary>
+/// <summary>
+/// The metadata file of one volume (volumes/&lt;id&gt;.json). Its presence is the volume's commit point.
+/// MutableParameters (see <see cref="LocalMutableParameters"/>) is absent from records written before it existed.
+/// </summary>
 public sealed record LocalVolumeRecord(
     string VolumeId,
     string Name,
@@ -13,7 +16,8 @@ public sealed record LocalVolumeRecord(
     string? SourceSnapshotId,
     string? SourceVolumeId,
     DateTimeOffset CreatedAt,
-    LocalAttachment? Attachment);
+    LocalAttachment? Attachment,
+    Dictionary<string, string>? MutableParameters = null);
 
 /// <summary>The metadata file of one snapshot (snapshots/&lt;id&gt;.json).</summary>
 public sealed record LocalSnapshotRecord(

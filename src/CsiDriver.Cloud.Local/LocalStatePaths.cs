@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
+using CsiDriver.Core.Storage;
 
 namespace CsiDriver.Cloud.Local;
 
@@ -12,7 +13,7 @@ namespace CsiDriver.Cloud.Local;
 public sealed class LocalStatePaths(string stateDir)
 {
     /// <summary>Names of files still being written contain this; a crash leaves them behind and recovery deletes them.</summary>
-    public const string TempMarker = ".tmp-";
+    public const string TempMarker = AtomicFile.TempMarker;
 
     public const string VolumePrefix = "vol-";
     public const string SnapshotPrefix = "snap-";
@@ -38,8 +39,7 @@ public sealed class LocalStatePaths(string stateDir)
     public string DeviceLink(string volumeId) => Path.Combine(DevicesDir, volumeId);
 
     /// <summary>A fresh temp name next to the final path, so the rename that publishes it stays in one directory.</summary>
-    public static string TempFor(string finalPath) =>
-        Path.Combine(Path.GetDirectoryName(finalPath)!, Path.GetFileName(finalPath) + TempMarker + Guid.NewGuid().ToString("N")[..8]);
+    public static string TempFor(string finalPath) => AtomicFile.TempFor(finalPath);
 
     public void EnsureCreated()
     {

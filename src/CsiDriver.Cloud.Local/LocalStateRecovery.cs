@@ -1,3 +1,4 @@
+using CsiDriver.Core.Storage;
 using Microsoft.Extensions.Logging;
 
 namespace CsiDriver.Cloud.Local;

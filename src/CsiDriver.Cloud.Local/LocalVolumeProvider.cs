@@ -1,7 +1,8 @@
-using CsiDriver.Core;
 using CsiDriver.Core.Errors;
 using CsiDriver.Core.Observability;
+using CsiDriver.Core.Storage;
 using CsiDriver.Core.Volumes;
+using CsiDriver.Core;
 using CsiDriver.Mounter.Commands;
 using Microsoft.Extensions.Logging;
 
@@ -93,10 +94,7 @@ public sealed class LocalVolumeProvider : IVolumeProvider, IDisposable
     public async Task<VolumeInfo> CreateVolumeAsync(CreateVolumeSpec spec, CancellationToken cancellationToken)
     {
         var volumeContext = ValidateParameters(spec);
-        if (spec.MutableParameters.Count > 0)
-        {
-            throw StorageException.InvalidArgument($"unknown mutable parameter '{spec.MutableParameters.Keys.Order(StringComparer.Ordinal).First()}': the local backend has none");
-        }
+        var mutableParameters = LocalMutableParameters.Validate(spec.MutableParameters);
         EnsureTopologyReachable(spec.AccessibilityRequirements);
         var volumeId = LocalStatePaths.VolumeIdFor(spec.Name);
         var sourceSnapshotId = spec.ContentSource?.SnapshotId;
@@ -137,7 +135,8 @@ public sealed class LocalVolumeProvider : IVolumeProvider, IDisposable
             var record = new LocalVolumeRecord(
                 volumeId, spec.Name, size,
                 new Dictionary<string, string>(spec.Parameters, StringComparer.Ordinal),
-                new Dictionary<string, string>(volumeContext, StringComparer.Ordinal), sourceSnapshotId, sourceVolumeId, DateTimeOffset.UtcNow, Attachment: null);
+                new Dictionary<string, string>(volumeContext, StringComparer.Ordinal), sourceSnapshotId, sourceVolumeId, DateTimeOffset.UtcNow, Attachment: null,
+                mutableParameters.Count > 0 ? mutableParameters : null);
             var image = _paths.VolumeImage(volumeId);
             await MakeImageAsync(image, sourceFile, size).ConfigureAwait(false);
             try
@@ -251,6 +250,7 @@ public sealed class LocalVolumeProvider : IVolumeProvider, IDisposable
             var device = await _loops.AttachAsync(image, spec.ReadOnly, CancellationToken.None).ConfigureAwait(false);
             try
             {
+                ApplyMutableParameters(device, record.MutableParameters);
                 DeviceLinks.Replace(link, device);
                 var attached = record with { Attachment = new LocalAttachment(spec.NodeId, device, spec.ReadOnly) };
                 AtomicFile.WriteJson(_paths.VolumeRecord(record.VolumeId), attached);
@@ -337,15 +337,39 @@ public sealed class LocalVolumeProvider : IVolumeProvider, IDisposable
     {
         using (await EnterAsync(cancellationToken).ConfigureAwait(false))
         {
-            if (!_volumes.ContainsKey(volumeId))
+            if (!_volumes.TryGetValue(volumeId, out var record))
             {
                 throw StorageException.NotFound($"volume {volumeId} not found");
             }
-            if (mutableParameters.Count > 0)
+            var changes = LocalMutableParameters.Validate(mutableParameters);
+            if (changes.Count == 0)
             {
-                throw StorageException.InvalidArgument(
-                    $"unknown mutable parameter '{mutableParameters.Keys.Order(StringComparer.Ordinal).First()}': the local backend has none");
+                return;
             }
+            var merged = new Dictionary<string, string>(record.MutableParameters ?? [], StringComparer.Ordinal);
+            foreach (var (key, value) in changes)
+            {
+                merged[key] = value;
+            }
+            // Device first, record second: a failed write to the device changes nothing, and a crash in between
+            // leaves a record that the next attach applies anyway.
+            var applied = record.Attachment is { } attachment && LoopDevices.IsBackedBy(attachment.LoopDevice, _paths.VolumeImage(volumeId));
+            if (applied)
+            {
+                ApplyMutableParameters(record.Attachment!.LoopDevice, merged);
+            }
+            var modified = record with { MutableParameters = merged };
+            AtomicFile.WriteJson(_paths.VolumeRecord(volumeId), modified);
+            _volumes[volumeId] = modified;
+            LocalBackendLog.VolumeModified(_logger, volumeId, string.Join(", ", changes.Select(c => $"{c.Key}={c.Value}")), applied);
+        }
+    }
+
+    private static void ApplyMutableParameters(string device, IReadOnlyDictionary<string, string>? parameters)
+    {
+        if (LocalMutableParameters.ReadAheadKiB(parameters) is { } kib)
+        {
+            LoopDevices.SetReadAheadKiB(device, kib);
         }
     }
 

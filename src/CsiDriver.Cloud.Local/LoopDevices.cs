@@ -117,5 +117,15 @@ public sealed class LoopDevices(ICommandRunner commands)
     public async Task RefreshCapacityAsync(string device, CancellationToken cancellationToken) =>
         (await commands.RunAsync("losetup", ["--set-capacity", device], cancellationToken).ConfigureAwait(false)).EnsureSuccess();
 
+    /// <summary>Sets the kernel read-ahead of a loop device (/sys/block/loopN/queue/read_ahead_kb).</summary>
+    public static void SetReadAheadKiB(string device, int kib) =>
+        File.WriteAllText(ReadAheadPath(device), kib.ToString(System.Globalization.CultureInfo.InvariantCulture));
+
+    /// <summary>The kernel read-ahead of a loop device in KiB.</summary>
+    public static int ReadAheadKiB(string device) =>
+        int.Parse(File.ReadAllText(ReadAheadPath(device)).Trim(), System.Globalization.CultureInfo.InvariantCulture);
+
+    private static string ReadAheadPath(string device) => Path.Combine(SysBlock, Path.GetFileName(device), "queue", "read_ahead_kb");
+
     public static bool IsBackedBy(string device, string file) => BackingFileOf(device) == file;
 }

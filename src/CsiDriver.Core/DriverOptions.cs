@@ -49,6 +49,56 @@ public sealed partial class DriverOptions
     /// <summary>Overrides the backend's max_volumes_per_node when greater than 0.</summary>
     public long VolumeAttachLimit { get; set; }
 
+    /// <summary>
+    /// kubelet's root directory (kubelet --root-dir). Node operations act only below its pods/ and
+    /// plugins/kubernetes.io/csi/ directories, where kubelet puts publish and staging paths.
+    /// </summary>
+    public string KubeletDir { get; set; } = DefaultKubeletDir;
+
+    /// <summary>Extra directories node operations may act below (tests, csi-sanity's mount and staging dirs).</summary>
+    public IReadOnlyList<string> AllowedPathRoots { get; set; } = [];
+
+    /// <summary>
+    /// Where the node plugin remembers what it created and what each volume was used as (crash-safe records);
+    /// null means &lt;kubelet-dir&gt;/plugins/&lt;driver-name&gt;/node-state, next to the socket kubelet dials.
+    /// </summary>
+    public string? NodeStateDir { get; set; }
+
+    public const string DefaultKubeletDir = "/var/lib/kubelet";
+
+    /// <summary>The node state directory, explicit or derived from the kubelet directory and the driver name.</summary>
+    public string EffectiveNodeStateDir => NodeStateDir ?? Path.Combine(KubeletDir, "plugins", DriverName, "node-state");
+
+    /// <summary>
+    /// The newest CSI spec release whose capabilities the driver advertises (--csi-capabilities). The default,
+    /// v1.11, is what the oldest supported sidecar generation knows: csi-provisioner v5.2.0 crashes at start on a
+    /// capability value newer than its CSI library (GET_SNAPSHOT, v1.12). v1.12 opts in to those newer values.
+    /// </summary>
+    public Version CsiCapabilities { get; set; } = DefaultCsiCapabilities;
+
+    /// <summary>CSI v1.11: every capability of the sidecars of Kubernetes 1.32 (csi-provisioner v5.2.0 and later) is known.</summary>
+    public static Version DefaultCsiCapabilities { get; } = new(1, 11);
+
+    /// <summary>The spec levels --csi-capabilities accepts: the default and the proto this driver is built on.</summary>
+    public static IReadOnlyList<Version> SupportedCsiCapabilities { get; } = [new(1, 11), new(1, 12)];
+
+    /// <summary>Parses "v1.11" or "1.11"; false for anything else.</summary>
+    public static bool TryParseCsiVersion(string? text, out Version version)
+    {
+        version = DefaultCsiCapabilities;
+        var trimmed = text?.Trim() ?? string.Empty;
+        if (trimmed.StartsWith('v') || trimmed.StartsWith('V'))
+        {
+            trimmed = trimmed[1..];
+        }
+        if (trimmed.Count(c => c == '.') != 1 || !Version.TryParse(trimmed, out var parsed))
+        {
+            return false;
+        }
+        version = parsed;
+        return true;
+    }
+
     public bool RunsController => Mode is DriverMode.Controller or DriverMode.All;
 
     public bool RunsNode => Mode is DriverMode.Node or DriverMode.All;
@@ -87,12 +137,40 @@ public sealed partial class DriverOptions
         {
             errors.Add("--volume-attach-limit must not be negative");
         }
+        ValidateNodePaths(errors);
+        if (!SupportedCsiCapabilities.Contains(CsiCapabilities))
+        {
+            errors.Add($"--csi-capabilities v{CsiCapabilities} is not one of {string.Join(", ", SupportedCsiCapabilities.Select(v => "v" + v))}");
+        }
         if (MetricsAddress is not null && !TryParseListenAddress(MetricsAddress, out _, out _))
         {
             errors.Add($"--metrics-address '{MetricsAddress}' must be [ip]:port with an IP address or localhost, e.g. :3301, 0.0.0.0:3301, 127.0.0.1:3301 or [::]:3301");
         }
         return errors;
     }
+
+    /// <summary>The node's directories must be absolute, and an extra root must not open the whole host or a kernel filesystem.</summary>
+    private void ValidateNodePaths(List<string> errors)
+    {
+        if (!Path.IsPathFullyQualified(KubeletDir) || Path.GetFullPath(KubeletDir) == "/")
+        {
+            errors.Add($"--kubelet-dir must be an absolute directory other than /, got '{KubeletDir}'");
+        }
+        if (NodeStateDir is not null && !Path.IsPathFullyQualified(NodeStateDir))
+        {
+            errors.Add($"--node-state-dir must be an absolute path, got '{NodeStateDir}'");
+        }
+        foreach (var root in AllowedPathRoots)
+        {
+            var full = Path.IsPathFullyQualified(root) ? Path.GetFullPath(root).TrimEnd('/') : null;
+            if (full is null || full.Length == 0 || KernelFilesystems.Any(k => full == k || full.StartsWith(k + "/", StringComparison.Ordinal)))
+            {
+                errors.Add($"--allowed-path-root must be an absolute directory other than /, /proc, /sys and /dev, got '{root}'");
+            }
+        }
+    }
+
+    private static readonly string[] KernelFilesystems = ["/proc", "/sys", "/dev"];
 
     /// <summary>
     /// Parses ":port", "ip:port", "[ipv6]:port" or "localhost:port". address is null for ":port" (every interface)

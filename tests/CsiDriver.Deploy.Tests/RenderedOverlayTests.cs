@@ -170,6 +170,12 @@ public sealed class RenderedOverlayTests
         Assert.Equal("/var/lib/kubelet", HostPathOf(node, driver, "/var/lib/kubelet"));
         Assert.Equal("/dev", HostPathOf(node, driver, "/dev"));
         Assert.Equal("/sys", HostPathOf(node, driver, "/sys"));
+        // kubelet sends host paths, and the driver acts only below --kubelet-dir: the flag, the mount path in the
+        // container and the host path must be the same directory, or every stage and publish is refused.
+        var kubeletDir = SingleFlag(driver, "--kubelet-dir");
+        Assert.Equal("/var/lib/kubelet", kubeletDir);
+        Assert.Equal(kubeletDir, HostPathOf(node, driver, kubeletDir!));
+        Assert.False(HasFlag(driver, "--allowed-path-root"), "an extra allowed root is for tests and csi-sanity, never a cluster");
 
         // Bidirectional propagation is only allowed in privileged containers; no sidecar needs it.
         var others = PodSpec(node)["containers"].Items.Where(c => c["name"].Str != DriverContainer);

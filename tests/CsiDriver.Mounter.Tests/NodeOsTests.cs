@@ -29,6 +29,32 @@ public sealed class NodeOsTests
     }
 
     [Fact]
+    public async Task Data_without_a_signature_in_the_middle_of_a_device_is_not_blank()
+    {
+        using var dir = new TestDirectory("middle");
+        var loop = LoopDevice.Create(dir, 256 * LoopDevice.MiB);
+        Assert.True((await _os.Probe.ProbeAsync(loop.Device, CancellationToken.None)).IsBlank);
+
+        // First and last MiB stay zero: only the samples across the device can see this.
+        NodeOs.WriteAt(loop.Device, 100 * LoopDevice.MiB, Enumerable.Repeat((byte)0x5a, 1 << 20).ToArray());
+
+        var content = await _os.Probe.ProbeAsync(loop.Device, CancellationToken.None);
+        Assert.Equal(Filesystems.DeviceContentKind.UnidentifiedData, content.Kind);
+    }
+
+    [Fact]
+    public void Inspecting_without_following_reports_a_symlink_as_a_symlink()
+    {
+        using var dir = new TestDirectory("nofollow");
+        var link = dir.Path("link");
+        File.CreateSymbolicLink(link, "/etc");
+
+        Assert.Equal(PathKind.Symlink, _os.Paths.InspectNoFollow(link).Kind);
+        Assert.Equal(PathKind.Directory, _os.Paths.Inspect(link).Kind);
+        Assert.Equal(PathKind.Missing, _os.Paths.InspectNoFollow(dir.Path("nope")).Kind);
+    }
+
+    [Fact]
     public void Device_size_comes_from_sysfs_and_follows_a_grow()
     {
         using var dir = new TestDirectory("size");

@@ -40,7 +40,10 @@ public sealed class RunningDriver : IAsyncDisposable
 
     public Node.NodeClient Node { get; }
 
-    /// <summary>Default configuration for a local-backend driver rooted in the test directory.</summary>
+    /// <summary>
+    /// Default configuration for a local-backend driver rooted in the test directory: node operations may act
+    /// anywhere below it (its only --allowed-path-root), and the node remembers what it did in node-state/.
+    /// </summary>
     public static DriverConfiguration LocalConfiguration(TestDirectory directory, DriverMode mode = DriverMode.All, string nodeId = "test-node") =>
         new(
             new DriverOptions
@@ -50,6 +53,8 @@ public sealed class RunningDriver : IAsyncDisposable
                 NodeId = nodeId,
                 Backend = BackendKind.Local,
                 LogLevel = "Warning",
+                AllowedPathRoots = [directory.Root],
+                NodeStateDir = directory.Path("node-state"),
             },
             new LocalBackendOptions { StateDir = directory.Path("state") },
             new AwsBackendOptions());

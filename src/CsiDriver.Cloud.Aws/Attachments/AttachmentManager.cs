@@ -1,6 +1,7 @@
 using Amazon.EC2;
 using Amazon.EC2.Model;
 using CsiDriver.Cloud.Aws.Ec2;
+using CsiDriver.Cloud.Aws.Volumes;
 using CsiDriver.Cloud.Aws.Waiting;
 using CsiDriver.Core.Errors;
 using CsiDriver.Core.Volumes;
@@ -39,7 +40,13 @@ public sealed class AttachmentManager(
         }
         if (mine is not null && IsLive(mine))
         {
-            // Already attached (or attaching) here: idempotent success once it is attached.
+            // Already attached (or attaching) here: idempotent success once it is attached, with the same readonly.
+            var publishedReadOnly = EbsTags.Get(volume.Tags, EbsTags.PublishedReadOnly(instanceId)) is not null;
+            if (publishedReadOnly != spec.ReadOnly)
+            {
+                throw StorageException.AlreadyExists(
+                    $"volume {volumeId} is already published to node {instanceId} with readonly={publishedReadOnly.ToString().ToLowerInvariant()}");
+            }
             devices.Adopt(instanceId, volumeId, mine.Device);
             var device = mine.Device;
             await WaitAttachedAsync(volumeId, instanceId, cancellationToken).ConfigureAwait(false);
@@ -70,6 +77,8 @@ public sealed class AttachmentManager(
                 $"volume {volumeId} is in {volume.AvailabilityZone} but node {instanceId} is in {instanceZone}; EBS volumes attach only within their zone");
         }
 
+        // Remembered before the attach: a crash in between leaves a mark that the retry of this call agrees with.
+        await RecordReadOnlyAsync(volume, instanceId, spec.ReadOnly, cancellationToken).ConfigureAwait(false);
         var inUse = new List<string>((instance.BlockDeviceMappings ?? []).Select(m => m.DeviceName).OfType<string>());
         for (var attempt = 0; ; attempt++)
         {
@@ -144,10 +153,40 @@ public sealed class AttachmentManager(
             logger.LogInformation("Detached {VolumeId} from {InstanceId} after waiting {ElapsedMs} ms", volumeId, instanceId,
                 (long)System.Diagnostics.Stopwatch.GetElapsedTime(waitStarted).TotalMilliseconds);
             devices.Release(instanceId, volumeId);
+            await RecordReadOnlyAsync(volume, instanceId, readOnly: false, cancellationToken).ConfigureAwait(false);
         }
         if (attachments.Count == 0)
         {
             ReleaseAll(volumeId, nodeId);
+        }
+    }
+
+    /// <summary>Makes the volume's <see cref="EbsTags.PublishedReadOnly"/> tag for the instance say readOnly (absent = false).</summary>
+    private async Task RecordReadOnlyAsync(Volume volume, string instanceId, bool readOnly, CancellationToken cancellationToken)
+    {
+        var key = EbsTags.PublishedReadOnly(instanceId);
+        var recorded = EbsTags.Get(volume.Tags, key) is not null;
+        if (recorded == readOnly)
+        {
+            return;
+        }
+        var volumeId = volume.VolumeId;
+        try
+        {
+            if (readOnly)
+            {
+                var create = new CreateTagsRequest { Resources = [volumeId], Tags = [new Tag(key, "true")] };
+                await ec2.CallAsync("CreateTags", (c, t) => c.CreateTagsAsync(create, t), cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                var delete = new DeleteTagsRequest { Resources = [volumeId], Tags = [new Tag { Key = key }] };
+                await ec2.CallAsync("DeleteTags", (c, t) => c.DeleteTagsAsync(delete, t), cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch (StorageException ex) when (ex.Kind == FailureKind.NotFound && !readOnly)
+        {
+            // Deleted since we looked: no tag left to clear.
         }
     }
 

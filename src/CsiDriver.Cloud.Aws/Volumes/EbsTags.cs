@@ -22,6 +22,13 @@ public static class EbsTags
     public const string ManagedBy = "csi.csidriver.io/managed-by";
 
     /// <summary>
+    /// Set on a volume while it is published read-only to the instance. EC2 attaches read-write only (the node mounts
+    /// read-only), so the volume's tags are where ControllerPublishVolume's readonly is remembered: a second publish
+    /// to the same instance with the other value is refused, also after a controller restart.
+    /// </summary>
+    public static string PublishedReadOnly(string instanceId) => "csi.csidriver.io/published-readonly/" + instanceId;
+
+    /// <summary>
     /// The tags of a new volume or snapshot: --extra-tags, then the rendered tagSpecification_N, then the
     /// driver's own tags, which nothing can override (they carry idempotency).
     /// </summary>

@@ -39,6 +39,13 @@ public sealed class EbsVolumeProvider(
 
     public const string ZoneIdKey = "topology.k8s.aws/zone-id";
 
+    /// <summary>
+    /// The client-token generation of each CSI name whose earlier volume EC2 replayed after it was gone (see
+    /// <see cref="ClientToken"/>). Kept in memory only: after a restart the first create meets the replay again
+    /// and moves on, so retries after a crash still converge on one volume.
+    /// </summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, int> _tokenGenerations = new(StringComparer.Ordinal);
+
     public string Name => "aws";
 
     // Liveness probes call this often; it must not spend EC2 API quota.
@@ -78,58 +85,86 @@ public sealed class EbsVolumeProvider(
             return ToInfo(ready, context, spec.ContentSource);
         }
 
-        Volume created;
-        if (sourceVolume is not null)
+        // EC2 answers a client token it has seen with the volume it made then, even one deleted since: such a
+        // replay is a volume this name had before (deleted, or failed and removed), so the next generation's
+        // token asks for a new one.
+        var generation = _tokenGenerations.GetValueOrDefault(spec.Name);
+        var created = await RequestVolumeAsync(ClientToken(spec.Name, generation)).ConfigureAwait(false);
+        if (created.State == VolumeState.Deleting || created.State == VolumeState.Deleted)
         {
-            // A clone: EC2 copies the volume in its own zone.
-            var copy = new CopyVolumesRequest
-            {
-                SourceVolumeId = sourceVolume.VolumeId,
-                ClientToken = ClientToken(spec.Name),
-                Size = (int)sizeGiB,
-                VolumeType = VolumeType.FindValue(parameters.VolumeType),
-                Iops = iops,
-                Throughput = throughput,
-                MultiAttachEnabled = multiAttach ? true : null,
-                TagSpecifications = [new TagSpecification { ResourceType = ResourceType.Volume, Tags = tags }],
-            };
-            var response = await ec2.CallAsync("CopyVolumes", (c, t) => c.CopyVolumesAsync(copy, t), cancellationToken).ConfigureAwait(false);
-            created = response.Volumes?.FirstOrDefault()
-                ?? throw StorageException.Internal($"EC2 CopyVolumes of {sourceVolume.VolumeId} returned no volume");
-        }
-        else
-        {
-            var (zone, zoneId) = await ChooseZoneAsync(spec.AccessibilityRequirements, cancellationToken).ConfigureAwait(false);
-            var request = new CreateVolumeRequest
-            {
-                ClientToken = ClientToken(spec.Name),
-                Size = (int)sizeGiB,
-                VolumeType = VolumeType.FindValue(parameters.VolumeType),
-                Iops = iops,
-                Throughput = throughput,
-                Encrypted = parameters.Encrypted ? true : null,
-                KmsKeyId = parameters.KmsKeyId,
-                SnapshotId = sourceSnapshot?.SnapshotId,
-                MultiAttachEnabled = multiAttach ? true : null,
-                TagSpecifications = [new TagSpecification { ResourceType = ResourceType.Volume, Tags = tags }],
-            };
-            if (zone is not null)
-            {
-                request.AvailabilityZone = zone;
-            }
-            else
-            {
-                request.AvailabilityZoneId = zoneId;
-            }
-            var response = await ec2.CallAsync("CreateVolume", (c, t) => c.CreateVolumeAsync(request, t), cancellationToken).ConfigureAwait(false);
-            created = response.Volume ?? throw StorageException.Internal("EC2 CreateVolume returned no volume");
+            generation = NextTokenGeneration(spec.Name, generation);
+            AwsBackendLog.ReplayedDeletedVolume(logger, created.VolumeId, spec.Name, generation);
+            created = await RequestVolumeAsync(ClientToken(spec.Name, generation)).ConfigureAwait(false);
         }
         logger.LogInformation("Created volume {VolumeId} for {Name}: {SizeGiB} GiB {Type} in {Zone}",
             created.VolumeId, spec.Name, sizeGiB, parameters.VolumeType, created.AvailabilityZone);
 
-        var available = await WaitAvailableAsync(created.VolumeId, recentlyCreated: true, cancellationToken).ConfigureAwait(false);
+        Volume available;
+        try
+        {
+            available = await WaitAvailableAsync(created.VolumeId, recentlyCreated: true, cancellationToken).ConfigureAwait(false);
+        }
+        catch (StorageException ex) when (ex.Kind == FailureKind.Internal)
+        {
+            // The volume is gone or removed: the CO's retry must not be answered with it again.
+            NextTokenGeneration(spec.Name, generation);
+            throw;
+        }
         return ToInfo(available, context, spec.ContentSource);
+
+        async Task<Volume> RequestVolumeAsync(string clientToken)
+        {
+            if (sourceVolume is not null)
+            {
+                // A clone: EC2 copies the volume in its own zone.
+                var copy = new CopyVolumesRequest
+                {
+                    SourceVolumeId = sourceVolume.VolumeId,
+                    ClientToken = clientToken,
+                    Size = (int)sizeGiB,
+                    VolumeType = VolumeType.FindValue(parameters.VolumeType),
+                    Iops = iops,
+                    Throughput = throughput,
+                    MultiAttachEnabled = multiAttach ? true : null,
+                    TagSpecifications = [new TagSpecification { ResourceType = ResourceType.Volume, Tags = tags }],
+                };
+                var response = await ec2.CallAsync("CopyVolumes", (c, t) => c.CopyVolumesAsync(copy, t), cancellationToken).ConfigureAwait(false);
+                return response.Volumes?.FirstOrDefault()
+                    ?? throw StorageException.Internal($"EC2 CopyVolumes of {sourceVolume.VolumeId} returned no volume");
+            }
+            else
+            {
+                var (zone, zoneId) = await ChooseZoneAsync(spec.AccessibilityRequirements, cancellationToken).ConfigureAwait(false);
+                var request = new CreateVolumeRequest
+                {
+                    ClientToken = clientToken,
+                    Size = (int)sizeGiB,
+                    VolumeType = VolumeType.FindValue(parameters.VolumeType),
+                    Iops = iops,
+                    Throughput = throughput,
+                    Encrypted = parameters.Encrypted ? true : null,
+                    KmsKeyId = parameters.KmsKeyId,
+                    SnapshotId = sourceSnapshot?.SnapshotId,
+                    MultiAttachEnabled = multiAttach ? true : null,
+                    TagSpecifications = [new TagSpecification { ResourceType = ResourceType.Volume, Tags = tags }],
+                };
+                if (zone is not null)
+                {
+                    request.AvailabilityZone = zone;
+                }
+                else
+                {
+                    request.AvailabilityZoneId = zoneId;
+                }
+                var response = await ec2.CallAsync("CreateVolume", (c, t) => c.CreateVolumeAsync(request, t), cancellationToken).ConfigureAwait(false);
+                return response.Volume ?? throw StorageException.Internal("EC2 CreateVolume returned no volume");
+            }
+        }
     }
+
+    /// <summary>Moves the name to the client-token generation after <paramref name="used"/>; returns it.</summary>
+    private int NextTokenGeneration(string name, int used) =>
+        _tokenGenerations.AddOrUpdate(name, used + 1, (_, current) => Math.Max(current, used + 1));
 
     public async Task DeleteVolumeAsync(string volumeId, CancellationToken cancellationToken)
     {
@@ -173,7 +208,10 @@ public sealed class EbsVolumeProvider(
         {
             throw StorageException.Aborted($"starting_token is no longer valid: {ex.Message}");
         }
-        var volumes = (response.Volumes ?? []).Select(v => ToInfo(v, new Dictionary<string, string>(), null)).ToList();
+        // A volume being deleted is gone for the CO (its DeleteVolume succeeded): listing it would bring it back.
+        var volumes = (response.Volumes ?? [])
+            .Where(v => v.State != VolumeState.Deleting && v.State != VolumeState.Deleted)
+            .Select(v => ToInfo(v, new Dictionary<string, string>(), null)).ToList();
         var (items, next) = PageToken.Slice(volumes, token, response.NextToken, maxEntries);
         return new Page<VolumeInfo>(items, next);
     }
@@ -260,8 +298,12 @@ public sealed class EbsVolumeProvider(
     public Task<Page<SnapshotInfo>> ListSnapshotsAsync(SnapshotFilter filter, int maxEntries, string? startingToken, CancellationToken cancellationToken) =>
         snapshots.ListAsync(filter, maxEntries, startingToken, cancellationToken);
 
-    /// <summary>EC2's idempotency token for a CSI name: hex SHA-256, 64 characters (EC2's maximum).</summary>
-    public static string ClientToken(string name) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(name)))[..64];
+    /// <summary>
+    /// EC2's idempotency token for a CSI name: hex SHA-256, 64 characters (EC2's maximum). Generation 0 hashes the
+    /// name alone; a later generation serves the same name once EC2's volume for the earlier token is gone.
+    /// </summary>
+    public static string ClientToken(string name, int generation = 0) =>
+        Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(generation == 0 ? name : $"{name}#{generation}")))[..64];
 
     /// <summary>
     /// The size to create, in GiB: the request rounded up to whole GiB (100 GiB when unspecified, as

@@ -19,4 +19,11 @@ public interface INodeIdentityProvider
 public interface IDeviceFinder
 {
     Task<string> FindDeviceAsync(string volumeId, IReadOnlyDictionary<string, string> publishContext, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// What tells this volume apart from an earlier, deleted one with the same id (a backend that derives ids from
+    /// names reuses them), or null when the backend never reuses an id or no longer knows the volume. The node keys
+    /// what it remembers about a volume (never format after raw use) on it, so a re-created volume starts afresh.
+    /// </summary>
+    string? IncarnationOf(string volumeId) => null;
 }

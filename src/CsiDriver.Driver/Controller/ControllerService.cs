@@ -1,4 +1,5 @@
 using Csi.V1;
+using CsiDriver.Core;
 using CsiDriver.Core.Concurrency;
 using CsiDriver.Core.Volumes;
 using CsiDriver.Driver.Grpc;
@@ -14,25 +15,8 @@ namespace CsiDriver.Driver.Controller;
 /// Backend-neutral: what only the backend knows (parameters, sizes, existence) the provider decides and
 /// reports as a StorageException, which the interceptor maps to the status code.
 /// </summary>
-public sealed class ControllerService(IVolumeProvider provider, OperationLocks locks) : Csi.V1.Controller.ControllerBase
+public sealed class ControllerService(IVolumeProvider provider, OperationLocks locks, DriverOptions options) : Csi.V1.Controller.ControllerBase
 {
-    private static readonly ControllerServiceCapability.Types.RPC.Types.Type[] Capabilities =
-    [
-        ControllerServiceCapability.Types.RPC.Types.Type.CreateDeleteVolume,
-        ControllerServiceCapability.Types.RPC.Types.Type.PublishUnpublishVolume,
-        ControllerServiceCapability.Types.RPC.Types.Type.ListVolumes,
-        ControllerServiceCapability.Types.RPC.Types.Type.ListVolumesPublishedNodes,
-        ControllerServiceCapability.Types.RPC.Types.Type.GetVolume,
-        ControllerServiceCapability.Types.RPC.Types.Type.VolumeCondition,
-        ControllerServiceCapability.Types.RPC.Types.Type.CreateDeleteSnapshot,
-        ControllerServiceCapability.Types.RPC.Types.Type.ListSnapshots,
-        ControllerServiceCapability.Types.RPC.Types.Type.CloneVolume,
-        ControllerServiceCapability.Types.RPC.Types.Type.ExpandVolume,
-        ControllerServiceCapability.Types.RPC.Types.Type.ModifyVolume,
-        ControllerServiceCapability.Types.RPC.Types.Type.PublishReadonly,
-        ControllerServiceCapability.Types.RPC.Types.Type.SingleNodeMultiWriter,
-    ];
-
     public override async Task<CreateVolumeResponse> CreateVolume(CreateVolumeRequest request, ServerCallContext context)
     {
         var name = RequestValidator.RequireId(request.Name, "name");
@@ -133,7 +117,7 @@ public sealed class ControllerService(IVolumeProvider provider, OperationLocks l
     public override Task<ControllerGetCapabilitiesResponse> ControllerGetCapabilities(ControllerGetCapabilitiesRequest request, ServerCallContext context)
     {
         var response = new ControllerGetCapabilitiesResponse();
-        foreach (var type in Capabilities)
+        foreach (var type in ControllerCapabilities.Advertised(options.CsiCapabilities))
         {
             response.Capabilities.Add(new ControllerServiceCapability { Rpc = new ControllerServiceCapability.Types.RPC { Type = type } });
         }
@@ -217,10 +201,8 @@ public sealed class ControllerService(IVolumeProvider provider, OperationLocks l
     public override async Task<ControllerModifyVolumeResponse> ControllerModifyVolume(ControllerModifyVolumeRequest request, ServerCallContext context)
     {
         var volumeId = RequestValidator.RequireId(request.VolumeId, "volume_id");
-        if (request.MutableParameters.Count == 0)
-        {
-            throw StatusMapping.Invalid("mutable_parameters is required");
-        }
+        // "Only the keys present are modified": an empty map changes nothing, and the provider still answers
+        // NOT_FOUND for a volume that does not exist (protobuf cannot tell an empty map from a missing one).
         using var held = Acquire($"modification of volume {volumeId}", ModifyKey(volumeId));
         await provider.ModifyVolumeAsync(volumeId, Map(request.MutableParameters), context.CancellationToken).ConfigureAwait(false);
         return new ControllerModifyVolumeResponse();

@@ -27,6 +27,7 @@ public sealed class NodeService : Csi.V1.Node.NodeBase
     private readonly VolumePublisher _publisher;
     private readonly VolumeExpander _expander;
     private readonly VolumeStatsReader _statsReader;
+    private readonly NodePathConfinement _confinement;
 
     public NodeService(
         IDeviceFinder deviceFinder,
@@ -47,10 +48,13 @@ public sealed class NodeService : Csi.V1.Node.NodeBase
         _locks = locks;
         _options = options;
         var targets = new NodeTargets(paths, logger);
-        _stager = new VolumeStager(deviceFinder, mounts, mounter, probe, formatter, resizer, devices, targets, logger);
-        _publisher = new VolumePublisher(deviceFinder, mounts, mounter, devices, paths, targets, logger);
-        _expander = new VolumeExpander(mounts, resizer, devices, paths);
-        _statsReader = new VolumeStatsReader(mounts, devices, paths, stats);
+        var records = new NodeVolumeRecords(options, deviceFinder);
+        var mountIdentity = new VolumeMountIdentity(deviceFinder, devices, records);
+        _confinement = new NodePathConfinement(options, paths);
+        _stager = new VolumeStager(deviceFinder, mounts, mounter, probe, formatter, resizer, devices, targets, records, mountIdentity, logger);
+        _publisher = new VolumePublisher(deviceFinder, mounts, mounter, devices, paths, targets, records, mountIdentity, logger);
+        _expander = new VolumeExpander(mounts, resizer, devices, paths, mountIdentity);
+        _statsReader = new VolumeStatsReader(mounts, devices, paths, stats, mountIdentity, records);
     }
 
     public override async Task<NodeStageVolumeResponse> NodeStageVolume(NodeStageVolumeRequest request, ServerCallContext context)
@@ -59,6 +63,8 @@ public sealed class NodeService : Csi.V1.Node.NodeBase
         var stagingPath = RequestValidator.RequirePath(request.StagingTargetPath, "staging_target_path");
         var capability = CapabilityMapper.Map(request.VolumeCapability, "volume_capability");
         CapabilityMapper.EnsureSupported([capability], "volume_capability");
+        var mountFlags = MountFlagPolicy.Validate(capability.MountFlags, "volume_capability.mount.mount_flags");
+        var staging = _confinement.Require(stagingPath, "staging_target_path", FailureKind.InvalidArgument);
         if (capability.IsBlock)
         {
             // A block volume is bound straight from its device at publish: nothing to format, mount or remember.
@@ -66,9 +72,9 @@ public sealed class NodeService : Csi.V1.Node.NodeBase
         }
         var stage = new StageRequest(
             volumeId,
-            stagingPath,
+            staging.Canonical,
             capability.FsType,
-            capability.MountFlags,
+            mountFlags,
             FormatOptions.Parse(request.VolumeContext, capability.FsType.Length > 0 ? capability.FsType : CapabilityMapper.DefaultFsType),
             request.PublishContext);
         using (Lock(volumeId))
@@ -82,9 +88,11 @@ public sealed class NodeService : Csi.V1.Node.NodeBase
     {
         var volumeId = RequestValidator.RequireId(request.VolumeId, "volume_id");
         var stagingPath = RequestValidator.RequirePath(request.StagingTargetPath, "staging_target_path");
+        // Outside kubelet's tree nothing is touched: INVALID_ARGUMENT, the path is not one this plugin ever stages at.
+        var staging = _confinement.Require(stagingPath, "staging_target_path", FailureKind.InvalidArgument);
         using (Lock(volumeId))
         {
-            await _stager.UnstageAsync(volumeId, stagingPath, context.CancellationToken).ConfigureAwait(false);
+            await _stager.UnstageAsync(volumeId, staging.Canonical, context.CancellationToken).ConfigureAwait(false);
         }
         return new NodeUnstageVolumeResponse();
     }
@@ -95,6 +103,8 @@ public sealed class NodeService : Csi.V1.Node.NodeBase
         var targetPath = RequestValidator.RequirePath(request.TargetPath, "target_path");
         var capability = CapabilityMapper.Map(request.VolumeCapability, "volume_capability");
         CapabilityMapper.EnsureSupported([capability], "volume_capability");
+        // A bind takes none of them, but the same capability is staged with them: refuse what staging would.
+        MountFlagPolicy.Validate(capability.MountFlags, "volume_capability.mount.mount_flags");
         if (string.IsNullOrEmpty(request.StagingTargetPath))
         {
             // The spec's code for "STAGE_UNSTAGE_VOLUME is offered but no staging_target_path was set".
@@ -102,8 +112,10 @@ public sealed class NodeService : Csi.V1.Node.NodeBase
                 "staging_target_path is required: this plugin stages volumes (STAGE_UNSTAGE_VOLUME)"));
         }
         var stagingPath = RequestValidator.RequirePath(request.StagingTargetPath, "staging_target_path");
+        var staging = _confinement.Require(stagingPath, "staging_target_path", FailureKind.InvalidArgument);
+        var target = _confinement.Require(targetPath, "target_path", FailureKind.InvalidArgument);
         var readOnly = request.Readonly || capability.AccessMode is AccessMode.SingleNodeReaderOnly or AccessMode.MultiNodeReaderOnly;
-        var publish = new PublishRequest(volumeId, stagingPath, targetPath, readOnly, request.PublishContext);
+        var publish = new PublishRequest(volumeId, staging.Canonical, target.Canonical, readOnly, request.PublishContext);
         using (Lock(volumeId))
         {
             if (capability.IsBlock)
@@ -122,23 +134,27 @@ public sealed class NodeService : Csi.V1.Node.NodeBase
     {
         var volumeId = RequestValidator.RequireId(request.VolumeId, "volume_id");
         var targetPath = RequestValidator.RequirePath(request.TargetPath, "target_path");
+        // Outside kubelet's tree nothing is touched: INVALID_ARGUMENT, the path is not one this plugin ever publishes at.
+        var target = _confinement.Require(targetPath, "target_path", FailureKind.InvalidArgument);
         using (Lock(volumeId))
         {
-            await _publisher.UnpublishAsync(volumeId, targetPath, context.CancellationToken).ConfigureAwait(false);
+            await _publisher.UnpublishAsync(volumeId, target, context.CancellationToken).ConfigureAwait(false);
         }
         return new NodeUnpublishVolumeResponse();
     }
 
-    public override Task<NodeGetVolumeStatsResponse> NodeGetVolumeStats(NodeGetVolumeStatsRequest request, ServerCallContext context)
+    public override async Task<NodeGetVolumeStatsResponse> NodeGetVolumeStats(NodeGetVolumeStatsRequest request, ServerCallContext context)
     {
         var volumeId = RequestValidator.RequireId(request.VolumeId, "volume_id");
-        var volumePath = RequestValidator.RequirePath(request.VolumePath, "volume_path");
+        var volumePath = RequestValidator.RequireVolumePath(request.VolumePath, "volume_path");
         if (request.StagingTargetPath.Length > 0)
         {
             RequestValidator.RequirePath(request.StagingTargetPath, "staging_target_path");
         }
+        // The spec's NOT_FOUND: no volume with this id lives outside kubelet's tree.
+        var path = _confinement.Require(volumePath, "volume_path", FailureKind.NotFound);
         // Read-only and quick, so no per-volume lock: a stats poll must not turn a concurrent stage into ABORTED.
-        var stats = _statsReader.Read(volumeId, volumePath);
+        var stats = await _statsReader.ReadAsync(volumeId, path, context.CancellationToken).ConfigureAwait(false);
         var response = new NodeGetVolumeStatsResponse
         {
             VolumeCondition = new VolumeCondition { Abnormal = stats.Condition.Abnormal, Message = stats.Condition.Message },
@@ -152,13 +168,13 @@ public sealed class NodeService : Csi.V1.Node.NodeBase
         {
             response.Usage.Add(new VolumeUsage { Unit = VolumeUsage.Types.Unit.Bytes, Total = blockBytes });
         }
-        return Task.FromResult(response);
+        return response;
     }
 
     public override async Task<NodeExpandVolumeResponse> NodeExpandVolume(NodeExpandVolumeRequest request, ServerCallContext context)
     {
         var volumeId = RequestValidator.RequireId(request.VolumeId, "volume_id");
-        var volumePath = RequestValidator.RequirePath(request.VolumePath, "volume_path");
+        var volumePath = RequestValidator.RequireVolumePath(request.VolumePath, "volume_path");
         if (request.StagingTargetPath.Length > 0)
         {
             RequestValidator.RequirePath(request.StagingTargetPath, "staging_target_path");
@@ -174,10 +190,12 @@ public sealed class NodeService : Csi.V1.Node.NodeBase
         {
             throw StatusMapping.Invalid($"capacity_range.required_bytes {requiredBytes} exceeds limit_bytes {limitBytes}");
         }
+        // The spec's NOT_FOUND: no volume with this id lives outside kubelet's tree.
+        var path = _confinement.Require(volumePath, "volume_path", FailureKind.NotFound);
         long capacity;
         using (Lock(volumeId))
         {
-            capacity = await _expander.ExpandAsync(volumeId, volumePath, isBlock, requiredBytes, context.CancellationToken).ConfigureAwait(false);
+            capacity = await _expander.ExpandAsync(volumeId, path, isBlock, requiredBytes, context.CancellationToken).ConfigureAwait(false);
         }
         if (limitBytes > 0 && capacity > limitBytes)
         {

@@ -1,13 +1,12 @@
-using CsiDriver.Driver.Validation;
 using CsiDriver.Mounter.Devices;
-using CsiDriver.Mounter.Mounts;
 using Microsoft.Extensions.Logging;
 
 namespace CsiDriver.Driver.Node;
 
 /// <summary>
-/// Creates and removes the files and directories the node service mounts on. Removal only ever takes an empty
-/// directory or an empty regular file: the two things this driver creates. Anything else is left in place.
+/// Creates and removes the files and directories the node service mounts on. Callers remove only a path the node's
+/// record says this driver created, and removal only ever takes an empty directory or an empty regular file: the
+/// two things this driver creates. Anything else is left in place.
 /// </summary>
 internal sealed class NodeTargets(IPathInspector paths, ILogger logger)
 {
@@ -46,21 +45,6 @@ internal sealed class NodeTargets(IPathInspector paths, ILogger logger)
             default:
                 throw Core.Errors.StorageException.FailedPrecondition(
                     $"{field} {path} exists and is not a regular file; a block volume is published as a file");
-        }
-    }
-
-    /// <summary>
-    /// Refuses to go on when the mount at path is not one this driver makes: a filesystem it formats (ext4, ext3,
-    /// xfs) or a device node bound onto a file. A CO passing a wrong path (a tmpfs, the root filesystem) must not
-    /// make the driver unmount something it never mounted.
-    /// </summary>
-    public void EnsureDriverMount(MountEntry mount, string path, string field)
-    {
-        var isOurFilesystem = CapabilityMapper.SupportedFsTypes.Contains(mount.FsType) && mount.MountPoint != "/";
-        if (!isOurFilesystem && paths.Inspect(path).Kind != PathKind.BlockDevice)
-        {
-            throw Core.Errors.StorageException.FailedPrecondition(
-                $"{field} {path} holds a {mount.FsType} mount of {mount.Source}, which this driver does not create; it is left mounted");
         }
     }
 

@@ -6,7 +6,7 @@ using Microsoft.Extensions.Logging;
 
 namespace CsiDriver.Driver.Node;
 
-/// <summary>A validated NodePublishVolume.</summary>
+/// <summary>A validated NodePublishVolume; StagingPath and TargetPath are confined and canonical.</summary>
 internal sealed record PublishRequest(
     string VolumeId,
     string StagingPath,
@@ -16,7 +16,8 @@ internal sealed record PublishRequest(
 
 /// <summary>
 /// Publishes a staged volume to a pod's target path: a bind mount of the staging mount (filesystem) or of the
-/// device node onto a file (block). Unpublish unmounts only the target path and removes only what publish made.
+/// device node onto a file (block). Unpublish unmounts only this volume's bind at the target path and removes the
+/// target only when the node's record says publish created it.
 /// </summary>
 internal sealed class VolumePublisher(
     IDeviceFinder deviceFinder,
@@ -25,13 +26,15 @@ internal sealed class VolumePublisher(
     IBlockDevices devices,
     IPathInspector paths,
     NodeTargets targets,
+    NodeVolumeRecords records,
+    VolumeMountIdentity identity,
     ILogger logger)
 {
     public async Task PublishFilesystemAsync(PublishRequest request, CancellationToken cancellationToken)
     {
         var device = await deviceFinder.FindDeviceAsync(request.VolumeId, request.PublishContext, cancellationToken).ConfigureAwait(false);
         var deviceNumber = devices.GetDeviceNumber(device);
-        var staging = mounts.FindByMountPoint(request.StagingPath)
+        var staging = mounts.FindAt(request.StagingPath)
             ?? throw StorageException.FailedPrecondition(
                 $"volume {request.VolumeId} is not staged at staging_target_path {request.StagingPath}; NodeStageVolume must succeed first");
         if (staging.Device != deviceNumber)
@@ -40,7 +43,7 @@ internal sealed class VolumePublisher(
                 $"staging_target_path {request.StagingPath} holds {staging.Source}, not volume {request.VolumeId} ({device})");
         }
 
-        if (mounts.FindByMountPoint(request.TargetPath) is { } existing)
+        if (mounts.FindAt(request.TargetPath) is { } existing)
         {
             if (existing.Device != staging.Device || existing.Root != staging.Root)
             {
@@ -48,11 +51,13 @@ internal sealed class VolumePublisher(
             }
             // A bind of a read-only staging mount is read-only whatever was asked, so that is what a repeat finds.
             EnsureSameAccess(request with { ReadOnly = request.ReadOnly || staging.IsReadOnly }, existing);
+            RecordTarget(request, deviceNumber, block: false, created: false);
             return;
         }
 
         var created = targets.EnsureDirectory(request.TargetPath, "target_path");
         await BindAsync(request.StagingPath, request, created).ConfigureAwait(false);
+        RecordTarget(request, deviceNumber, block: false, created);
     }
 
     public async Task PublishBlockAsync(PublishRequest request, CancellationToken cancellationToken)
@@ -60,7 +65,11 @@ internal sealed class VolumePublisher(
         var device = await deviceFinder.FindDeviceAsync(request.VolumeId, request.PublishContext, cancellationToken).ConfigureAwait(false);
         var deviceNumber = devices.GetDeviceNumber(device);
 
-        if (mounts.FindByMountPoint(request.TargetPath) is { } existing)
+        // Recorded before the device is handed out: whatever a pod writes to it raw is data with no signature, and a
+        // later stage as a filesystem must not format over it (even after a crash right after the bind).
+        records.Update(request.VolumeId, r => r with { UsedAsRawBlock = true });
+
+        if (mounts.FindAt(request.TargetPath) is { } existing)
         {
             var info = paths.Inspect(request.TargetPath);
             if (info.Kind != PathKind.BlockDevice || info.Rdev != deviceNumber)
@@ -68,6 +77,7 @@ internal sealed class VolumePublisher(
                 throw StorageException.AlreadyExists($"target_path {request.TargetPath} already has something else mounted, not volume {request.VolumeId} ({device})");
             }
             EnsureSameAccess(request, existing);
+            RecordTarget(request, deviceNumber, block: true, created: false);
             return;
         }
 
@@ -76,15 +86,31 @@ internal sealed class VolumePublisher(
         // against the mount's ro flag); the container runtime enforces read-only devices with the device cgroup.
         // Marking the whole device read-only (blockdev --setro) would also break a read-write publish of it.
         await BindAsync(device, request, created).ConfigureAwait(false);
+        RecordTarget(request, deviceNumber, block: true, created);
     }
 
-    public async Task UnpublishAsync(string volumeId, string targetPath, CancellationToken cancellationToken)
+    /// <summary>
+    /// Unmounts this volume's bind at the target path, then deletes the target only when the record says publish
+    /// created it (the spec: the SP deletes what it created; an empty directory or file someone else made stays).
+    /// A path with no mount is success (kubelet retries). A mount that is not this volume's (another volume's bind,
+    /// a tmpfs, the host's) is left alone with FAILED_PRECONDITION rather than NOT_FOUND: the volume may exist, but
+    /// unpublishing it at that path would take down someone else's mount, which an operator has to sort out.
+    /// </summary>
+    public async Task UnpublishAsync(string volumeId, ConfinedPath target, CancellationToken cancellationToken)
     {
-        if (mounts.FindByMountPoint(targetPath) is { } mount)
+        var targetPath = target.Canonical;
+        if (mounts.FindAt(targetPath) is { } mount)
         {
-            targets.EnsureDriverMount(mount, targetPath, "target_path");
+            var volumeDevices = await identity.DevicesOfAsync(volumeId, targetPath, cancellationToken).ConfigureAwait(false);
+            var isOurs = VolumeMountIdentity.IsVolumeFilesystem(mount, volumeDevices)
+                || (target.Kind != PathKind.Unreachable && VolumeMountIdentity.IsVolumeBlockBind(paths.Inspect(targetPath), volumeDevices));
+            if (!isOurs)
+            {
+                throw StorageException.FailedPrecondition(
+                    $"target_path {NodePathConfinement.Show(targetPath)} holds {VolumeMountIdentity.Describe(mount)}, which is not volume {volumeId}'s; it is left mounted");
+            }
             await mounter.UnmountAsync(targetPath, cancellationToken).ConfigureAwait(false);
-            if (mounts.FindByMountPoint(targetPath) is { } still)
+            if (mounts.FindAt(targetPath) is { } still)
             {
                 throw StorageException.Internal($"{targetPath} is still a mount point ({still.Source}) after unmounting it once; mounts are stacked there");
             }
@@ -93,9 +119,25 @@ internal sealed class VolumePublisher(
         {
             logger.LogDebug("Volume {VolumeId} is not published at {TargetPath}", volumeId, targetPath);
         }
-        // The spec makes the plugin delete the file or directory it created at the target path.
-        targets.RemoveCreated(targetPath);
+        if (records.Read(volumeId).TargetAt(targetPath) is { CreatedTarget: true })
+        {
+            targets.RemoveCreated(targetPath);
+        }
+        else if (paths.InspectNoFollow(targetPath).Kind != PathKind.Missing)
+        {
+            NodeLog.LeftTargetNotCreated(logger, volumeId, targetPath);
+        }
+        records.Update(volumeId, r => r with { Targets = r.Targets.Where(t => t.Path != targetPath).ToList() });
     }
+
+    /// <summary>Remembers the bind; a repeat keeps "created" from the call that really created the target.</summary>
+    private void RecordTarget(PublishRequest request, DeviceNumber deviceNumber, bool block, bool created) =>
+        records.Update(request.VolumeId, r =>
+        {
+            var createdBefore = r.TargetAt(request.TargetPath)?.CreatedTarget ?? false;
+            var target = new PublishedTarget(request.TargetPath, deviceNumber.ToString(), block, created || createdBefore);
+            return r with { Targets = [.. r.Targets.Where(t => t.Path != request.TargetPath), target] };
+        });
 
     private async Task BindAsync(string source, PublishRequest request, bool created)
     {

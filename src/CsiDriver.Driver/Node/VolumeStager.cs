@@ -9,7 +9,10 @@ using Microsoft.Extensions.Logging;
 
 namespace CsiDriver.Driver.Node;
 
-/// <summary>A validated NodeStageVolume of a filesystem volume. RequestedFsType is empty when the CO named none.</summary>
+/// <summary>
+/// A validated NodeStageVolume of a filesystem volume. StagingPath is confined and canonical; MountFlags passed the
+/// allow-list. RequestedFsType is empty when the CO named none.
+/// </summary>
 internal sealed record StageRequest(
     string VolumeId,
     string StagingPath,
@@ -37,6 +40,8 @@ internal sealed class VolumeStager(
     IResizer resizer,
     IBlockDevices devices,
     NodeTargets targets,
+    NodeVolumeRecords records,
+    VolumeMountIdentity identity,
     ILogger logger)
 {
     public async Task StageAsync(StageRequest request, CancellationToken cancellationToken)
@@ -44,9 +49,10 @@ internal sealed class VolumeStager(
         var device = await deviceFinder.FindDeviceAsync(request.VolumeId, request.PublishContext, cancellationToken).ConfigureAwait(false);
         var deviceNumber = devices.GetDeviceNumber(device);
 
-        if (mounts.FindByMountPoint(request.StagingPath) is { } existing)
+        if (mounts.FindAt(request.StagingPath) is { } existing)
         {
             EnsureSameStaging(request, device, deviceNumber, existing);
+            RecordStaged(request, deviceNumber);
             logger.LogDebug("Volume {VolumeId} is already staged at {StagingPath}", request.VolumeId, request.StagingPath);
             return;
         }
@@ -55,6 +61,8 @@ internal sealed class VolumeStager(
         try
         {
             var (fsType, formatted) = await PrepareFilesystemAsync(request, device, cancellationToken).ConfigureAwait(false);
+            // From now on the volume holds a filesystem, which is data: never format it again, even if its signature goes.
+            records.Update(request.VolumeId, r => r with { HeldFilesystem = true });
             // A filesystem smaller than its device (restored into a larger volume, or expanded while unstaged) is
             // grown here, as the CO will not call NodeExpandVolume for it: ext before mounting (offline),
             // xfs after (xfs grows only mounted; a no-op when it already fills the device).
@@ -65,6 +73,7 @@ internal sealed class VolumeStager(
             // From here on the work is not cancelled: a mount is quick and must not be left half-done.
             await mounter.MountAsync(device, request.StagingPath, fsType, MountOptions(fsType, request.MountFlags), CancellationToken.None)
                 .ConfigureAwait(false);
+            RecordStaged(request, deviceNumber);
             if (!formatted && fsType == "xfs")
             {
                 await GrowMountedXfsAsync(request, device).ConfigureAwait(false);
@@ -80,22 +89,41 @@ internal sealed class VolumeStager(
         }
     }
 
+    /// <summary>
+    /// Unmounts the volume's staging mount. A path with no mount (never staged, already unstaged, or gone) is
+    /// success, as kubelet retries need. A mount that is not this volume's filesystem (another volume's, a tmpfs,
+    /// the host's) is left mounted with FAILED_PRECONDITION: the volume may well exist (so not NOT_FOUND), but the
+    /// node is not in a state where unstaging it at that path is possible, and an operator has to look. A corrupted
+    /// mount (ENOTCONN, ESTALE) is still found through mountinfo alone, and unmounted when its device is the volume's.
+    /// </summary>
     public async Task UnstageAsync(string volumeId, string stagingPath, CancellationToken cancellationToken)
     {
-        // Not a mount point (or gone): nothing of ours is there, so there is nothing to undo.
-        if (mounts.FindByMountPoint(stagingPath) is not { } mount)
+        if (mounts.FindAt(stagingPath) is not { } mount)
         {
             logger.LogDebug("Volume {VolumeId} is not staged at {StagingPath}", volumeId, stagingPath);
+            ForgetStaged(volumeId, stagingPath);
             return;
         }
-        targets.EnsureDriverMount(mount, stagingPath, "staging_target_path");
+        var volumeDevices = await identity.DevicesOfAsync(volumeId, stagingPath, cancellationToken).ConfigureAwait(false);
+        if (!VolumeMountIdentity.IsVolumeFilesystem(mount, volumeDevices))
+        {
+            throw StorageException.FailedPrecondition(
+                $"staging_target_path {NodePathConfinement.Show(stagingPath)} holds {VolumeMountIdentity.Describe(mount)}, which is not volume {volumeId}'s staging mount; it is left mounted");
+        }
         await mounter.UnmountAsync(stagingPath, cancellationToken).ConfigureAwait(false);
-        if (mounts.FindByMountPoint(stagingPath) is { } still)
+        if (mounts.FindAt(stagingPath) is { } still)
         {
             throw StorageException.Internal($"{stagingPath} is still a mount point ({still.Source}) after unmounting it once; mounts are stacked there");
         }
+        ForgetStaged(volumeId, stagingPath);
         // The CO created the staging directory (CSI spec), so it stays.
     }
+
+    private void RecordStaged(StageRequest request, DeviceNumber deviceNumber) =>
+        records.Update(request.VolumeId, r => r with { HeldFilesystem = true, StagingPath = request.StagingPath, StagedDevice = deviceNumber.ToString() });
+
+    private void ForgetStaged(string volumeId, string stagingPath) =>
+        records.Update(volumeId, r => r.StagingPath == stagingPath ? r with { StagingPath = null, StagedDevice = null } : r);
 
     /// <summary>The volume is mounted and usable either way; a failed grow is logged, and NodeExpandVolume can retry it.</summary>
     private async Task GrowMountedXfsAsync(StageRequest request, string device)
@@ -131,6 +159,7 @@ internal sealed class VolumeStager(
         switch (content.Kind)
         {
             case DeviceContentKind.Blank:
+                EnsureNeverHeldData(request.VolumeId, device);
                 // mkfs is never cancelled half-way: a half-written filesystem would read as "not blank" forever after.
                 await formatter.FormatAsync(device, request.FsType, request.FormatOptions, CancellationToken.None).ConfigureAwait(false);
                 return (request.FsType, true);
@@ -149,6 +178,21 @@ internal sealed class VolumeStager(
             default:
                 throw StorageException.FailedPrecondition(
                     $"volume {request.VolumeId} ({device}) holds {content.Describe()}; it will not be formatted or mounted");
+        }
+    }
+
+    /// <summary>
+    /// The probe samples; the record knows. A volume a pod had as a raw device, or that held a filesystem, holds data
+    /// even when no signature and no sampled byte shows it, so it is not formatted.
+    /// </summary>
+    private void EnsureNeverHeldData(string volumeId, string device)
+    {
+        var record = records.Read(volumeId);
+        if (record.UsedAsRawBlock || record.HeldFilesystem)
+        {
+            throw StorageException.FailedPrecondition(
+                $"volume {volumeId} ({device}) reads as blank, but this node {(record.UsedAsRawBlock ? "published it as a raw block device" : "had a filesystem on it")} "
+                + "before: it may hold data without a signature and will not be formatted");
         }
     }
 

@@ -1,3 +1,4 @@
+using CsiDriver.Core.Errors;
 using CsiDriver.Driver.Grpc;
 
 namespace CsiDriver.Driver.Validation;
@@ -40,6 +41,20 @@ public static class RequestValidator
             throw StatusMapping.Invalid($"{field} must not contain '..'");
         }
         return value;
+    }
+
+    /// <summary>
+    /// The volume_path of NodeGetVolumeStats and NodeExpandVolume: where the CO says the volume is. Empty stays
+    /// INVALID_ARGUMENT; a relative path is no place a CO stages or publishes to (those are absolute), so the
+    /// volume is not at that path: NOT_FOUND, the spec's code for "volume does not exist on volume_path".
+    /// </summary>
+    public static string RequireVolumePath(string value, string field)
+    {
+        if (!string.IsNullOrEmpty(value) && !Path.IsPathRooted(value) && !value.Contains('\0', StringComparison.Ordinal))
+        {
+            throw StorageException.NotFound($"no volume at {field} '{value}': a relative path is not where a volume is staged or published");
+        }
+        return RequirePath(value, field);
     }
 
     /// <summary>The CSI name rule: U+0000-U+0008, U+000B, U+000C, U+000E-U+001F, U+007F-U+009F are banned.</summary>

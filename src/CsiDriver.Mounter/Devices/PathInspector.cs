@@ -10,6 +10,13 @@ public enum PathKind
     RegularFile,
     BlockDevice,
     Other,
+    /// <summary>A symbolic link (only from <see cref="IPathInspector.InspectNoFollow"/>).</summary>
+    Symlink,
+    /// <summary>
+    /// The path exists but cannot be looked at: a corrupted mount (ENOTCONN from a dead FUSE daemon, ESTALE from
+    /// a gone NFS export, EIO from a vanished device). Only from <see cref="IPathInspector.InspectNoFollow"/>.
+    /// </summary>
+    Unreachable,
 }
 
 /// <summary>
@@ -27,6 +34,12 @@ public interface IPathInspector
     /// <summary>Follows symlinks. A path that does not exist is PathKind.Missing, never an exception.</summary>
     PathInfo Inspect(string path);
 
+    /// <summary>
+    /// Like Inspect, but a final-component symlink is reported as PathKind.Symlink instead of followed, and a
+    /// corrupted mount as PathKind.Unreachable instead of an exception.
+    /// </summary>
+    PathInfo InspectNoFollow(string path);
+
     /// <summary>The canonical absolute path (symlinks resolved), or null when the path does not exist.</summary>
     string? RealPath(string path);
 }
@@ -36,18 +49,37 @@ public sealed class PathInspector : IPathInspector
 {
     private const int ENOENT = 2;
     private const int ENOTDIR = 20;
+    private const int EIO = 5;
+    private const int ENOTCONN = 107;
+    private const int ESTALE = 116;
+    private const int AtSymlinkNoFollow = 0x100;
 
-    public unsafe PathInfo Inspect(string path)
+    public PathInfo Inspect(string path) => Stat(path, 0);
+
+    public PathInfo InspectNoFollow(string path)
+    {
+        try
+        {
+            return Stat(path, AtSymlinkNoFollow);
+        }
+        catch (CorruptedMountException)
+        {
+            return new PathInfo(PathKind.Unreachable, default, default, 0);
+        }
+    }
+
+    private unsafe PathInfo Stat(string path, int flags)
     {
         var buffer = stackalloc byte[LibC.StatxSize];
-        if (LibC.Statx(LibC.AtFdCwd, path, 0, LibC.StatxBasicStats, buffer) != 0)
+        if (LibC.Statx(LibC.AtFdCwd, path, flags, LibC.StatxBasicStats, buffer) != 0)
         {
             var errno = Marshal.GetLastPInvokeError();
             if (errno is ENOENT or ENOTDIR)
             {
                 return PathInfo.Missing;
             }
-            throw new IOException($"statx {path} failed: {Marshal.GetPInvokeErrorMessage(errno)} (errno {errno})");
+            var message = $"statx {path} failed: {Marshal.GetPInvokeErrorMessage(errno)} (errno {errno})";
+            throw errno is ENOTCONN or ESTALE or EIO ? new CorruptedMountException(message) : new IOException(message);
         }
         var mode = *(ushort*)(buffer + LibC.StatxModeOffset);
         var kind = (mode & 0xF000) switch
@@ -55,6 +87,7 @@ public sealed class PathInspector : IPathInspector
             0x4000 => PathKind.Directory,
             0x8000 => PathKind.RegularFile,
             0x6000 => PathKind.BlockDevice,
+            0xA000 => PathKind.Symlink,
             _ => PathKind.Other,
         };
         var size = *(long*)(buffer + LibC.StatxSizeOffset);
@@ -80,3 +113,6 @@ public sealed class PathInspector : IPathInspector
         }
     }
 }
+
+/// <summary>statx failed with ENOTCONN, ESTALE or EIO: something is mounted there, but it no longer answers.</summary>
+public sealed class CorruptedMountException(string message) : IOException(message);

@@ -12,6 +12,12 @@ public interface IMountTable
     /// is not a mount point or does not exist.
     /// </summary>
     MountEntry? FindByMountPoint(string path);
+
+    /// <summary>
+    /// The visible mount at a path that is already canonical (no symlinks, no "..", no duplicate slashes), looked up
+    /// without touching the path itself, so a corrupted mount there (ENOTCONN, ESTALE) is still found.
+    /// </summary>
+    MountEntry? FindAt(string canonicalPath);
 }
 
 /// <summary>Reads /proc/self/mountinfo on every call: mounts change behind our back, so nothing is cached.</summary>
@@ -24,6 +30,8 @@ public sealed class ProcMountTable(IPathInspector paths, string mountInfoPath = 
         var canonical = paths.RealPath(path);
         return canonical is null ? null : Topmost(ReadAll(), canonical);
     }
+
+    public MountEntry? FindAt(string canonicalPath) => Topmost(ReadAll(), canonicalPath);
 
     /// <summary>Of the mounts stacked on one mount point, the one no other mount there sits on.</summary>
     public static MountEntry? Topmost(IReadOnlyList<MountEntry> entries, string mountPoint)

@@ -143,7 +143,7 @@ public sealed class AwsBadRequestTests(AwsBadRequestFixture fixture) : IClassFix
 
         // ControllerModifyVolume
         ["ControllerModifyVolume without volume_id"] = C(StatusCode.InvalidArgument, "volume_id", (c, _) => c.ControllerModifyVolumeAsync(new ControllerModifyVolumeRequest { MutableParameters = { ["iops"] = "4000" } })),
-        ["ControllerModifyVolume without mutable_parameters"] = C(StatusCode.InvalidArgument, "mutable_parameters", (c, f) => c.ControllerModifyVolumeAsync(new ControllerModifyVolumeRequest { VolumeId = f.FreeVolumeId })),
+        ["ControllerModifyVolume of a missing volume without mutable_parameters"] = C(StatusCode.NotFound, MissingVolume, (c, _) => c.ControllerModifyVolumeAsync(new ControllerModifyVolumeRequest { VolumeId = MissingVolume })),
         ["ControllerModifyVolume of a missing volume"] = C(StatusCode.NotFound, MissingVolume, (c, _) => c.ControllerModifyVolumeAsync(new ControllerModifyVolumeRequest { VolumeId = MissingVolume, MutableParameters = { ["iops"] = "4000" } })),
         ["ControllerModifyVolume with an unknown key"] = C(StatusCode.InvalidArgument, "color", (c, f) => c.ControllerModifyVolumeAsync(new ControllerModifyVolumeRequest { VolumeId = f.FreeVolumeId, MutableParameters = { ["color"] = "red" } })),
         ["ControllerModifyVolume to an unknown type"] = C(StatusCode.InvalidArgument, "gp9", (c, f) => c.ControllerModifyVolumeAsync(new ControllerModifyVolumeRequest { VolumeId = f.FreeVolumeId, MutableParameters = { ["type"] = "gp9" } })),

@@ -176,6 +176,52 @@ public sealed class AwsLifecycleTests
         Assert.Equal(1, env.Simulator.Statistics.Calls("ModifyVolume"));
     }
 
+    [Fact]
+    public async Task A_second_publish_with_the_other_readonly_is_already_exists_until_unpublished()
+    {
+        await using var env = await AwsEnvironment.StartAsync("aws-ro");
+        var controller = env.Controller;
+        var writable = (await controller.CreateVolumeAsync(Create("pvc-rw"))).Volume.VolumeId;
+        var readOnly = (await controller.CreateVolumeAsync(Create("pvc-ro"))).Volume.VolumeId;
+
+        await controller.ControllerPublishVolumeAsync(Publish(writable));
+        await controller.ControllerPublishVolumeAsync(Publish(readOnly, readOnly: true));
+        var roAgain = await controller.ControllerPublishVolumeAsync(Publish(readOnly, readOnly: true));
+        var toRo = await AssertFailsWith(StatusCode.AlreadyExists, () => controller.ControllerPublishVolumeAsync(Publish(writable, readOnly: true)));
+        var toRw = await AssertFailsWith(StatusCode.AlreadyExists, () => controller.ControllerPublishVolumeAsync(Publish(readOnly)));
+
+        Assert.StartsWith("/dev/", roAgain.PublishContext["devicePath"], StringComparison.Ordinal);
+        Assert.Contains("readonly=false", toRo.Status.Detail, StringComparison.Ordinal);
+        Assert.Contains("readonly=true", toRw.Status.Detail, StringComparison.Ordinal);
+        Assert.Equal("true", env.Simulator.Volume(readOnly)!.Tags[$"csi.csidriver.io/published-readonly/{NodeA}"]);
+        Assert.DoesNotContain(env.Simulator.Volume(writable)!.Tags.Keys, k => k.Contains("published-readonly", StringComparison.Ordinal));
+
+        // Unpublished, the mark goes with the attachment and the volume can be published read-write.
+        await controller.ControllerUnpublishVolumeAsync(new ControllerUnpublishVolumeRequest { VolumeId = readOnly, NodeId = NodeA });
+        Assert.DoesNotContain(env.Simulator.Volume(readOnly)!.Tags.Keys, k => k.Contains("published-readonly", StringComparison.Ordinal));
+        await controller.ControllerPublishVolumeAsync(Publish(readOnly));
+        Assert.Equal("attached", Assert.Single(env.Simulator.Volume(readOnly)!.Attachments).State);
+    }
+
+    [Fact]
+    public async Task A_name_whose_volume_was_deleted_gets_a_new_volume_and_listing_leaves_out_deleting_volumes()
+    {
+        await using var env = await AwsEnvironment.StartAsync("aws-reuse", o => o.VolumeDeleteDelay = TimeSpan.FromMinutes(10));
+        var controller = env.Controller;
+        var first = (await controller.CreateVolumeAsync(Create("pvc-reused"))).Volume.VolumeId;
+        await controller.DeleteVolumeAsync(new DeleteVolumeRequest { VolumeId = first });
+
+        var listed = await controller.ListVolumesAsync(new ListVolumesRequest());
+        var second = (await controller.CreateVolumeAsync(Create("pvc-reused"))).Volume.VolumeId;
+        var again = (await controller.CreateVolumeAsync(Create("pvc-reused"))).Volume.VolumeId;
+
+        Assert.Equal("deleting", env.Simulator.Volume(first)!.State);
+        Assert.DoesNotContain(listed.Entries, e => e.Volume.VolumeId == first);
+        Assert.NotEqual(first, second);
+        Assert.Equal(second, again);
+        Assert.Equal("available", env.Simulator.Volume(second)!.State);
+    }
+
     private static async Task<Snapshot> WaitReadyAsync(Controller.ControllerClient controller, string snapshotId)
     {
         for (var i = 0; i < 200; i++)

@@ -124,7 +124,7 @@ public sealed class ControllerBadRequestTests(BadRequestFixture fixture) : IClas
 
         // ControllerModifyVolume
         ["ControllerModifyVolume without volume_id"] = C(StatusCode.InvalidArgument, "volume_id", (c, _) => c.ControllerModifyVolumeAsync(new ControllerModifyVolumeRequest { MutableParameters = { ["a"] = "b" } })),
-        ["ControllerModifyVolume without mutable_parameters"] = C(StatusCode.InvalidArgument, "mutable_parameters", (c, f) => c.ControllerModifyVolumeAsync(new ControllerModifyVolumeRequest { VolumeId = f.FreeVolumeId })),
+        ["ControllerModifyVolume of a missing volume without mutable_parameters"] = C(StatusCode.NotFound, "vol-0000000000000000", (c, _) => c.ControllerModifyVolumeAsync(new ControllerModifyVolumeRequest { VolumeId = "vol-0000000000000000" })),
         ["ControllerModifyVolume of a missing volume"] = C(StatusCode.NotFound, "vol-0000000000000000", (c, _) => c.ControllerModifyVolumeAsync(new ControllerModifyVolumeRequest { VolumeId = "vol-0000000000000000", MutableParameters = { ["a"] = "b" } })),
         ["ControllerModifyVolume with an unknown key"] = C(StatusCode.InvalidArgument, "'iops'", (c, f) => c.ControllerModifyVolumeAsync(new ControllerModifyVolumeRequest { VolumeId = f.FreeVolumeId, MutableParameters = { ["iops"] = "3000" } })),
     };

@@ -11,22 +11,6 @@ namespace CsiDriver.Driver.Tests.Controller;
 public sealed class ControllerVolumeTests
 {
     [Fact]
-    public async Task ControllerGetCapabilities_lists_what_the_service_implements()
-    {
-        using var dir = new TestDirectory("ctl-caps");
-        await using var driver = await RunningDriver.StartLocalAsync(dir);
-
-        var response = await driver.Controller.ControllerGetCapabilitiesAsync(new ControllerGetCapabilitiesRequest());
-
-        var types = response.Capabilities.Select(c => c.Rpc.Type).ToHashSet();
-        Assert.Equal(14, types.Count);
-        Assert.Contains(ControllerServiceCapability.Types.RPC.Types.Type.CreateDeleteVolume, types);
-        Assert.Contains(ControllerServiceCapability.Types.RPC.Types.Type.ModifyVolume, types);
-        Assert.Contains(ControllerServiceCapability.Types.RPC.Types.Type.SingleNodeMultiWriter, types);
-        Assert.DoesNotContain(ControllerServiceCapability.Types.RPC.Types.Type.GetCapacity, types);
-    }
-
-    [Fact]
     public async Task CreateVolume_rounds_up_to_whole_MiB_reports_topology_and_is_idempotent()
     {
         using var dir = new TestDirectory("ctl-create");
@@ -164,6 +148,34 @@ public sealed class ControllerVolumeTests
 
         var device = new FileInfo(published.PublishContext["devicePath"]).LinkTarget!;
         Assert.Equal("1", File.ReadAllText($"/sys/block/{Path.GetFileName(device)}/ro").Trim());
+    }
+
+    [Fact]
+    public async Task ReadAheadKiB_is_set_at_create_changed_live_by_modify_and_kept_across_attaches()
+    {
+        using var dir = new TestDirectory("ctl-readahead");
+        await using var driver = await RunningDriver.StartLocalAsync(dir);
+        var create = Create("pvc-readahead");
+        create.MutableParameters["readAheadKiB"] = "512";
+        var volumeId = (await driver.Controller.CreateVolumeAsync(create)).Volume.VolumeId;
+
+        var attached = await driver.Controller.ControllerPublishVolumeAsync(Publish(volumeId));
+        var device = Path.GetFileName(new FileInfo(attached.PublishContext["devicePath"]).LinkTarget!);
+        var atAttach = ReadAhead(device);
+        await driver.Controller.ControllerModifyVolumeAsync(new ControllerModifyVolumeRequest { VolumeId = volumeId, MutableParameters = { ["readAheadKiB"] = "1024" } });
+        var afterModify = ReadAhead(device);
+        await driver.Controller.ControllerModifyVolumeAsync(new ControllerModifyVolumeRequest { VolumeId = volumeId });
+        await driver.Controller.ControllerUnpublishVolumeAsync(new ControllerUnpublishVolumeRequest { VolumeId = volumeId, NodeId = "test-node" });
+        var reattached = await driver.Controller.ControllerPublishVolumeAsync(Publish(volumeId));
+        var afterReattach = ReadAhead(Path.GetFileName(new FileInfo(reattached.PublishContext["devicePath"]).LinkTarget!));
+        var badValue = await AssertFailsWith(StatusCode.InvalidArgument, () => driver.Controller.ControllerModifyVolumeAsync(
+            new ControllerModifyVolumeRequest { VolumeId = volumeId, MutableParameters = { ["readAheadKiB"] = "lots" } }));
+
+        Assert.Equal((512, 1024, 1024), (atAttach, afterModify, afterReattach));
+        Assert.Contains("readAheadKiB=lots", badValue.Status.Detail, StringComparison.Ordinal);
+        await driver.Controller.ControllerUnpublishVolumeAsync(new ControllerUnpublishVolumeRequest { VolumeId = volumeId, NodeId = "test-node" });
+
+        static int ReadAhead(string device) => int.Parse(File.ReadAllText($"/sys/block/{device}/queue/read_ahead_kb").Trim(), System.Globalization.CultureInfo.InvariantCulture);
     }
 
     [Fact]

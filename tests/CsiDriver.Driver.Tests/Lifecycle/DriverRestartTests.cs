@@ -14,7 +14,8 @@ public sealed class DriverRestartTests
     {
         using var dir = new TestDirectory("restart");
         var socket = dir.Path("csi.sock");
-        string[] args = ["--mode", "all", "--backend", "local", "--state-dir", dir.Path("state"), "--node-id", NodeId, "--log-level", "Warning"];
+        string[] args = ["--mode", "all", "--backend", "local", "--state-dir", dir.Path("state"), "--node-id", NodeId, "--log-level", "Warning",
+            "--allowed-path-root", dir.Root, "--node-state-dir", dir.Path("node-state")];
         var capability = VolumeSteps.Mount();
         var staging = dir.Path("staging");
         var target = dir.Path("pods", "p", "vol");

@@ -174,5 +174,35 @@ public sealed class LocalLifecycleTests
         TestDirectory.MountPointsBelow(path.TrimEnd('/') + "/").Count > 0
         || File.ReadAllLines("/proc/self/mountinfo").Any(l => l.Split(' ')[4] == path);
 
+    [Fact]
+    public async Task A_volume_created_again_under_a_deleted_ones_name_is_new_to_the_node_while_the_old_one_was_never_formatted()
+    {
+        using var dir = new TestDirectory("reborn");
+        await using var driver = await RunningDriver.StartLocalAsync(dir);
+        var steps = new VolumeSteps(driver.Controller, driver.Node, NodeId);
+        var block = VolumeSteps.Block();
+        var ext4 = VolumeSteps.Mount("ext4");
+        var staging = dir.Path("staging");
+        var target = dir.Path("pods", "p", "dev");
+
+        // A pod uses the volume raw; the node will not format it afterwards, even with nothing written.
+        var first = await steps.CreateAsync("pvc-reborn", 64L << 20, block);
+        var context = await steps.AttachAsync(first.VolumeId, block);
+        await steps.PublishAsync(first, context, dir.Path("block-staging"), target, block);
+        await driver.Node.NodeUnpublishVolumeAsync(new NodeUnpublishVolumeRequest { VolumeId = first.VolumeId, TargetPath = target });
+        var refused = await VolumeSteps.CodeOf(() => steps.StageAsync(first, context, staging, ext4));
+        Assert.Equal(global::Grpc.Core.StatusCode.FailedPrecondition, refused);
+        await steps.TearDownAsync(first.VolumeId, null, null);
+        await driver.Controller.DeleteVolumeAsync(new DeleteVolumeRequest { VolumeId = first.VolumeId });
+
+        // The local backend derives ids from names: the new volume has the old id, but it is a new, blank volume.
+        var second = await steps.CreateAsync("pvc-reborn", 64L << 20, ext4);
+        Assert.Equal(first.VolumeId, second.VolumeId);
+        context = await steps.AttachAsync(second.VolumeId, ext4);
+        await steps.StageAsync(second, context, staging, ext4);
+        await steps.TearDownAsync(second.VolumeId, staging, null);
+        await driver.Controller.DeleteVolumeAsync(new DeleteVolumeRequest { VolumeId = second.VolumeId });
+    }
+
     internal static void Sync() => System.Diagnostics.Process.Start("sync")!.WaitForExit();
 }

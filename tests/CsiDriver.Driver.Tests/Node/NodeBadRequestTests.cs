@@ -93,6 +93,9 @@ public sealed class NodeBadRequestTests
             new("stats of a path that does not exist", StatusCode.NotFound, "does not exist",
                 n => n.NodeGetVolumeStatsAsync(new NodeGetVolumeStatsRequest { VolumeId = "vol", VolumePath = missing }).ResponseAsync),
 
+            new("stats of a relative volume_path", StatusCode.NotFound, "some/path",
+                n => n.NodeGetVolumeStatsAsync(new NodeGetVolumeStatsRequest { VolumeId = "vol", VolumePath = "some/path" }).ResponseAsync),
+
             new("expand without volume_id", StatusCode.InvalidArgument, "volume_id",
                 n => n.NodeExpandVolumeAsync(new NodeExpandVolumeRequest { VolumePath = plainDir }).ResponseAsync),
             new("expand without volume_path", StatusCode.InvalidArgument, "volume_path",
@@ -105,6 +108,8 @@ public sealed class NodeBadRequestTests
                 n => n.NodeExpandVolumeAsync(new NodeExpandVolumeRequest { VolumeId = "vol", VolumePath = plainDir, CapacityRange = new CapacityRange { RequiredBytes = 2, LimitBytes = 1 } }).ResponseAsync),
             new("expand a path that does not exist", StatusCode.NotFound, "does not exist",
                 n => n.NodeExpandVolumeAsync(new NodeExpandVolumeRequest { VolumeId = "vol", VolumePath = missing }).ResponseAsync),
+            new("expand a relative volume_path", StatusCode.NotFound, "some/path",
+                n => n.NodeExpandVolumeAsync(new NodeExpandVolumeRequest { VolumeId = "vol", VolumePath = "some/path" }).ResponseAsync),
             new("expand a directory that is not mounted", StatusCode.NotFound, "not mounted",
                 n => n.NodeExpandVolumeAsync(new NodeExpandVolumeRequest { VolumeId = "vol", VolumePath = plainDir }).ResponseAsync),
             new("expand a block volume at a path that is no device", StatusCode.NotFound, "block volume",

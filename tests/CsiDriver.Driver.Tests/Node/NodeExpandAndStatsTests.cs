@@ -181,7 +181,13 @@ public sealed class NodeExpandAndStatsTests
         using var dir = new TestDirectory("cond");
         var path = Directory.CreateDirectory(dir.Path("mounted")).FullName;
         var vanished = new DeviceNumber(4095, 4095);
-        await using var driver = await NodeTestDriver.StartAsync(dir, new TestDeviceFinder(), configureServices: services =>
+        // The backend still names the volume's device (a node for a number the kernel no longer has), which is
+        // what proves the mount at the path is this volume's.
+        var deviceNode = dir.Path("vanished-dev");
+        Shell.Run("mknod", deviceNode, "b", "4095", "4095");
+        var finder = new TestDeviceFinder();
+        finder.Attach("vol-yanked", deviceNode);
+        await using var driver = await NodeTestDriver.StartAsync(dir, finder, configureServices: services =>
             services.AddSingleton<IMountTable>(new MountTableWithVanishedDevice(new ProcMountTable(new PathInspector()), path, vanished)));
 
         var stats = await driver.Node.NodeGetVolumeStatsAsync(new NodeGetVolumeStatsRequest { VolumeId = "vol-yanked", VolumePath = path });
@@ -231,8 +237,10 @@ public sealed class NodeExpandAndStatsTests
     {
         public IReadOnlyList<MountEntry> ReadAll() => real.ReadAll();
 
-        public MountEntry? FindByMountPoint(string mountPoint) => mountPoint == path
-            ? new MountEntry(99999, 1, device, "/", path, ["rw"], "ext4", "/dev/vanished", ["rw"])
-            : real.FindByMountPoint(mountPoint);
+        public MountEntry? FindByMountPoint(string mountPoint) => mountPoint == path ? Vanished() : real.FindByMountPoint(mountPoint);
+
+        public MountEntry? FindAt(string canonicalPath) => canonicalPath == path ? Vanished() : real.FindAt(canonicalPath);
+
+        private MountEntry Vanished() => new(99999, 1, device, "/", path, ["rw"], "ext4", "/dev/vanished", ["rw"]);
     }
 }

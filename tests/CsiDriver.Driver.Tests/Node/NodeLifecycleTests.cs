@@ -111,7 +111,7 @@ public sealed class NodeLifecycleTests
         var staging = dir.Path("not-yet");
 
         var error = await Assert.ThrowsAsync<RpcException>(
-            () => driver.Node.NodeStageVolumeAsync(Stage("vol-bad", loop.Device, staging, Mount("ext4", flags: "no-such-option"))).ResponseAsync);
+            () => driver.Node.NodeStageVolumeAsync(Stage("vol-bad", loop.Device, staging, Mount("ext4", flags: "logbufs=8"))).ResponseAsync);
 
         Assert.Equal(StatusCode.Internal, error.StatusCode);
         Assert.Contains("cannot mount", error.Status.Detail, StringComparison.Ordinal);
@@ -285,6 +285,73 @@ public sealed class NodeLifecycleTests
     }
 
     [Fact]
+    public async Task A_kubelet_dir_behind_a_symlink_and_paths_with_duplicate_slashes_and_dots_work_at_their_resolved_form()
+    {
+        // Many hosts move kubelet's directory to a data disk and leave a symlink at /var/lib/kubelet.
+        using var dir = new TestDirectory("kubelink");
+        var realKubelet = Directory.CreateDirectory(dir.Path("data", "kubelet")).FullName;
+        var kubeletLink = dir.Path("kubelet");
+        File.CreateSymbolicLink(kubeletLink, realKubelet);
+        var finder = new TestDeviceFinder();
+        await using var driver = await NodeTestDriver.StartAsync(dir, finder, configure: options =>
+        {
+            options.KubeletDir = kubeletLink;
+            options.AllowedPathRoots = [];
+        });
+        var loop = LoopDevice.Create(dir, 64 * LoopDevice.MiB);
+        var staging = kubeletLink + "/plugins/kubernetes.io/csi//block.csi.csidriver.io/./h/globalmount/";
+        var target = kubeletLink + "//pods/p/volumes/kubernetes.io~csi/pv/./mount";
+        var capability = Mount("ext4");
+
+        await driver.Node.NodeStageVolumeAsync(Stage("vol-link", loop.Device, staging, capability));
+        await driver.Node.NodePublishVolumeAsync(Publish("vol-link", loop.Device, staging, target, capability));
+
+        var resolvedStaging = Path.Combine(realKubelet, "plugins/kubernetes.io/csi/block.csi.csidriver.io/h/globalmount");
+        var resolvedTarget = Path.Combine(realKubelet, "pods/p/volumes/kubernetes.io~csi/pv/mount");
+        Assert.Equal(resolvedStaging, Mounts.FindByMountPoint(resolvedStaging)?.MountPoint);
+        Assert.Equal(resolvedTarget, Mounts.FindByMountPoint(resolvedTarget)?.MountPoint);
+        var stats = await driver.Node.NodeGetVolumeStatsAsync(new NodeGetVolumeStatsRequest { VolumeId = "vol-link", VolumePath = target });
+        Assert.False(stats.VolumeCondition.Abnormal);
+        await driver.Node.NodeUnpublishVolumeAsync(Unpublish("vol-link", target));
+        await driver.Node.NodeUnstageVolumeAsync(Unstage("vol-link", staging));
+        Assert.Null(Mounts.FindByMountPoint(resolvedTarget));
+        Assert.Null(Mounts.FindByMountPoint(resolvedStaging));
+        Assert.False(Path.Exists(resolvedTarget), "publish created the target, so unpublish removes it");
+
+        // The kubelet directory itself, and its directories other than pods/ and plugins/kubernetes.io/csi/, are not for volumes.
+        var outside = await Assert.ThrowsAsync<RpcException>(
+            () => driver.Node.NodeStageVolumeAsync(Stage("vol-link", loop.Device, kubeletLink + "/plugins/other/globalmount", capability)).ResponseAsync);
+        Assert.Equal(StatusCode.InvalidArgument, outside.StatusCode);
+        Assert.Contains("--kubelet-dir", outside.Status.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Clean_up_still_works_when_the_backend_no_longer_finds_the_device_through_the_nodes_record()
+    {
+        using var dir = new TestDirectory("gone");
+        var finder = new TestDeviceFinder();
+        await using var driver = await NodeTestDriver.StartAsync(dir, finder);
+        var loop = LoopDevice.Create(dir, 64 * LoopDevice.MiB);
+        var staging = dir.Path("staging");
+        var target = dir.Path("pod", "mount");
+        var capability = Mount("ext4");
+        await driver.Node.NodeStageVolumeAsync(Stage("vol-gone", loop.Device, staging, capability));
+        await driver.Node.NodePublishVolumeAsync(Publish("vol-gone", loop.Device, staging, target, capability));
+
+        // The backend cannot say which device the volume has any more; the node recorded it at stage and publish.
+        finder.Forget("vol-gone");
+        await driver.Node.NodeUnpublishVolumeAsync(Unpublish("vol-gone", target));
+        await driver.Node.NodeUnstageVolumeAsync(Unstage("vol-gone", staging));
+
+        Assert.Null(Mounts.FindByMountPoint(target));
+        Assert.Null(Mounts.FindByMountPoint(staging));
+        Assert.False(Path.Exists(target), "publish created the target, so unpublish removes it");
+        // Repeats find nothing to do and succeed, as kubelet's retries need.
+        await driver.Node.NodeUnpublishVolumeAsync(Unpublish("vol-gone", target));
+        await driver.Node.NodeUnstageVolumeAsync(Unstage("vol-gone", staging));
+    }
+
+    [Fact]
     public async Task A_mount_the_driver_never_makes_is_not_unmounted()
     {
         using var dir = new TestDirectory("foreign");
@@ -300,7 +367,8 @@ public sealed class NodeLifecycleTests
 
         Assert.Equal(StatusCode.FailedPrecondition, unpublish.StatusCode);
         Assert.Equal(StatusCode.FailedPrecondition, unstage.StatusCode);
-        Assert.Equal(StatusCode.FailedPrecondition, root.StatusCode);
+        // "/" is outside every allowed root: refused before anything looks at it.
+        Assert.Equal(StatusCode.InvalidArgument, root.StatusCode);
         Assert.Equal("tmpfs", Mounts.FindByMountPoint(foreign)?.FsType);
         Assert.Equal("keep", await File.ReadAllTextAsync(Path.Combine(foreign, "keep.txt")));
     }

@@ -60,6 +60,10 @@ public sealed class DriverProcessStartupTests
     [InlineData("--mode", "sideways", "sideways")]
     [InlineData("--state-dir", "relative/state", "--state-dir")]
     [InlineData("--extra-tags", "novalue", "--extra-tags")]
+    [InlineData("--kubelet-dir", "relative/kubelet", "--kubelet-dir")]
+    [InlineData("--allowed-path-root", "/", "--allowed-path-root")]
+    [InlineData("--allowed-path-root", "/proc/1", "--allowed-path-root")]
+    [InlineData("--node-state-dir", "relative/node-state", "--node-state-dir")]
     public async Task Bad_options_exit_with_code_2_and_say_what_is_wrong(string option, string value, string expected)
     {
         using var dir = new TestDirectory("opts");
@@ -101,7 +105,7 @@ public sealed class DriverProcessStartupTests
                  {
                      "--endpoint", "--mode", "--driver-name", "--node-id", "--backend", "--state-dir", "--log-format",
                      "--log-level", "--metrics-address", "--volume-attach-limit", "--region", "--aws-ec2-endpoint",
-                     "--extra-tags", "--metadata-sources",
+                     "--extra-tags", "--metadata-sources", "--kubelet-dir", "--allowed-path-root", "--node-state-dir",
                  })
         {
             Assert.Contains(option, output, StringComparison.Ordinal);

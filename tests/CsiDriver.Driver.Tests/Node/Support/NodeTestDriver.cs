@@ -9,23 +9,42 @@ using Microsoft.Extensions.DependencyInjection;
 namespace CsiDriver.Driver.Tests.Node.Support;
 
 /// <summary>
-/// Finds a volume's device the simplest way: publish_context {"devicePath": "/dev/loopN"} set by the test.
-/// A test can hold calls at the door (Gate) to line up concurrent operations deterministically.
+/// Finds a volume's device the simplest way: publish_context {"devicePath": "/dev/loopN"} set by the test, and
+/// remembered per volume as a backend would know it, for the calls that carry no publish_context (unstage,
+/// unpublish, expand, stats prove a mount is the volume's by its device). A test can hold calls at the door (Gate)
+/// to line up concurrent operations deterministically.
 /// </summary>
 public sealed class TestDeviceFinder : IDeviceFinder
 {
     public const string DevicePathKey = "devicePath";
 
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> _attached = new(StringComparer.Ordinal);
+
     public Func<string, Task>? Gate { get; set; }
+
+    /// <summary>Makes the volume's device known without a call carrying it, as a backend knows its attachments.</summary>
+    public void Attach(string volumeId, string devicePath) => _attached[volumeId] = devicePath;
+
+    /// <summary>The backend no longer finds the volume's device (detached under a live mount, or its link is gone).</summary>
+    public void Forget(string volumeId) => _attached.TryRemove(volumeId, out _);
 
     public async Task<string> FindDeviceAsync(string volumeId, IReadOnlyDictionary<string, string> publishContext, CancellationToken cancellationToken)
     {
-        if (Gate is { } gate)
+        if (publishContext.Count > 0 && Gate is { } gate)
         {
             await gate(volumeId);
         }
-        return publishContext.TryGetValue(DevicePathKey, out var path) && File.Exists(path)
-            ? path
+        if (publishContext.TryGetValue(DevicePathKey, out var path) && File.Exists(path))
+        {
+            _attached[volumeId] = path;
+            return path;
+        }
+        if (publishContext.Count > 0)
+        {
+            throw StorageException.NotFound($"volume {volumeId} is not attached to this node");
+        }
+        return publishContext.Count == 0 && _attached.TryGetValue(volumeId, out var known) && File.Exists(known)
+            ? known
             : throw StorageException.NotFound($"volume {volumeId} is not attached to this node");
     }
 }
@@ -42,10 +61,12 @@ public sealed class TestNodeIdentity : INodeIdentityProvider
 public static class NodeTestDriver
 {
     public static Task<RunningDriver> StartAsync(
-        TestDirectory dir, TestDeviceFinder finder, long volumeAttachLimit = 0, Action<IServiceCollection>? configureServices = null)
+        TestDirectory dir, TestDeviceFinder finder, long volumeAttachLimit = 0, Action<IServiceCollection>? configureServices = null,
+        Action<DriverOptions>? configure = null)
     {
         var configuration = RunningDriver.LocalConfiguration(dir, DriverMode.Node);
         configuration.Driver.VolumeAttachLimit = volumeAttachLimit;
+        configure?.Invoke(configuration.Driver);
         return RunningDriver.StartAsync(configuration, configureServices: services =>
         {
             services.AddSingleton<IDeviceFinder>(finder);

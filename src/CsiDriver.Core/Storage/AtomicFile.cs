@@ -2,7 +2,7 @@ using System.Runtime.InteropServices;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
-namespace CsiDriver.Cloud.Local;
+namespace CsiDriver.Core.Storage;
 
 /// <summary>
 /// Crash-safe file writes: write a temp file, fsync it, rename over the target, fsync the directory.
@@ -10,6 +10,9 @@ namespace CsiDriver.Cloud.Local;
 /// </summary>
 public static class AtomicFile
 {
+    /// <summary>Names of files still being written contain this; a crash leaves them behind and their owner removes them at start.</summary>
+    public const string TempMarker = ".tmp-";
+
     public static readonly JsonSerializerOptions Json = new()
     {
         WriteIndented = true,
@@ -19,7 +22,7 @@ public static class AtomicFile
 
     public static void WriteJson<T>(string path, T value)
     {
-        var temp = LocalStatePaths.TempFor(path);
+        var temp = TempFor(path);
         try
         {
             using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write))
@@ -73,6 +76,10 @@ public static class AtomicFile
         }
     }
 
+    /// <summary>A fresh temp name next to the final path, so the rename that publishes it stays in one directory.</summary>
+    public static string TempFor(string finalPath) =>
+        Path.Combine(Path.GetDirectoryName(finalPath)!, Path.GetFileName(finalPath) + TempMarker + Guid.NewGuid().ToString("N")[..8]);
+
     public static void TryDelete(string path)
     {
         try
@@ -103,12 +110,4 @@ internal static class NativeMethods
 
     [DllImport("libc", SetLastError = true)]
     public static extern int close(int fd);
-
-    [DllImport("libc", SetLastError = true)]
-#pragma warning disable CA2101, SYSLIB1054
-    public static extern IntPtr realpath([MarshalAs(UnmanagedType.LPUTF8Str)] string path, IntPtr resolved);
-#pragma warning restore CA2101, SYSLIB1054
-
-    [DllImport("libc")]
-    public static extern void free(IntPtr pointer);
 }
