@@ -50,6 +50,10 @@ public static class DriverHost
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.ListenUnixSocket(options.SocketPath, listen => listen.Protocols = HttpProtocols.Http2);
+            // The sidecars and kubelet hold one gRPC connection for their lifetime and exit when it drops
+            // (csi-lib-utils: "Lost connection to CSI driver, exiting"). Kestrel's default closes a connection idle
+            // for 130 s, which killed a csi-snapshotter that had nothing to do for two minutes: never close one.
+            kestrel.Limits.KeepAliveTimeout = Timeout.InfiniteTimeSpan;
         });
 
         builder.Services.AddCsiServices(options);

@@ -37,6 +37,11 @@ public sealed class ClusterFixture : IAsyncLifetime
 
     public string VolumeAttributesClassTo => $"{Prefix}-fast";
 
+    /// <summary>The read-ahead the local classes set (vac-local-readahead-default/-large.yaml), in KiB.</summary>
+    public const int LocalReadAheadFromKiB = 128;
+
+    public const int LocalReadAheadToKiB = 1024;
+
     /// <summary>A volume size, as a quantity: n times E2E_VOLUME_GIB.</summary>
     public string Size(int n) => $"{n * Settings.VolumeGiB}Gi";
 
@@ -60,10 +65,14 @@ public sealed class ClusterFixture : IAsyncLifetime
         if (Settings.VolumeAttributesClasses)
         {
             var apiVersion = await VolumeAttributesClassApiVersionAsync();
+            // aws: gp3 IOPS/throughput; local: the loop device's read-ahead (its one mutable parameter).
+            var (from, to) = Settings.Backend == "aws"
+                ? ("vac-gp3-standard.yaml", "vac-gp3-fast.yaml")
+                : ("vac-local-readahead-default.yaml", "vac-local-readahead-large.yaml");
             await CreateAsync("volumeattributesclass", VolumeAttributesClassFrom, examples.VolumeAttributesClass(
-                "volume-attributes-class/vac-gp3-standard.yaml", VolumeAttributesClassFrom, Settings.DriverName, apiVersion));
+                $"volume-attributes-class/{from}", VolumeAttributesClassFrom, Settings.DriverName, apiVersion));
             await CreateAsync("volumeattributesclass", VolumeAttributesClassTo, examples.VolumeAttributesClass(
-                "volume-attributes-class/vac-gp3-fast.yaml", VolumeAttributesClassTo, Settings.DriverName, apiVersion));
+                $"volume-attributes-class/{to}", VolumeAttributesClassTo, Settings.DriverName, apiVersion));
         }
     }
 

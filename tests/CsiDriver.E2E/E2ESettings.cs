@@ -27,8 +27,8 @@ public sealed record E2ESettings
     /// <summary>E2E_ONLINE_EXT4=0: the node plugin cannot grow a mounted ext4 (no CAP_SYS_RESOURCE).</summary>
     public required bool OnlineExt4Growth { get; init; }
 
-    /// <summary>E2E_VAC=1|0: the backend accepts mutable parameters (aws: yes; local: none) and the cluster serves
-    /// VolumeAttributesClass (1.31+ beta with its feature gate, GA in 1.34).</summary>
+    /// <summary>E2E_VAC=0: the cluster does not serve VolumeAttributesClass (1.31-1.33 beta behind its feature gate,
+    /// GA in 1.34).</summary>
     public required bool VolumeAttributesClasses { get; init; }
 
     /// <summary>E2E_HOST_STATE_DIR: the local backend's --state-dir, when the suite runs on the node itself (the kit):
@@ -72,7 +72,7 @@ public sealed record E2ESettings
             Image = Get("E2E_IMAGE") ?? "local/busybox:1",
             Pods = Flag("E2E_PODS", true),
             OnlineExt4Growth = Flag("E2E_ONLINE_EXT4", true),
-            VolumeAttributesClasses = Flag("E2E_VAC", backend == "aws"),
+            VolumeAttributesClasses = Flag("E2E_VAC", true),
             HostStateDir = Get("E2E_HOST_STATE_DIR"),
             Node = Get("E2E_NODE"),
             VolumeGiB = int.Parse(Get("E2E_VOLUME_GIB") ?? (backend == "aws" ? "10" : "1"), CultureInfo.InvariantCulture),

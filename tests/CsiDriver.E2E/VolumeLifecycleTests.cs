@@ -209,19 +209,23 @@ public sealed class VolumeLifecycleTests(ClusterFixture cluster, ITestOutputHelp
     [SkippableFact]
     public async Task VolumeAttributesClass_change_modifies_the_volume_in_place()
     {
-        Skip.IfNot(Settings.VolumeAttributesClasses, Settings.Backend == "local"
-            ? "the local backend has no mutable parameters (ControllerModifyVolume rejects every key), so no VolumeAttributesClass applies to it"
-            : "E2E_VAC=0: the cluster does not serve VolumeAttributesClass");
+        Skip.IfNot(Settings.VolumeAttributesClasses, "E2E_VAC=0: the cluster does not serve VolumeAttributesClass");
         await using var t = await TestScope.StartAsync(cluster, output, "volume-attributes-class");
+        // local: the class sets the loop device's read-ahead, which a raw block pod reads from sysfs.
+        var readAhead = Settings.Backend == "local" && Settings.Pods;
         var storageClass = Settings.Pods ? cluster.XfsWaitForConsumer : cluster.XfsImmediate;
         await t.Step("PVC created with the standard class", () => t.ApplyAsync(
-            Manifests.Pvc("data", storageClass, cluster.Size(2), volumeAttributesClass: cluster.VolumeAttributesClassFrom)));
+            Manifests.Pvc("data", storageClass, cluster.Size(2), block: readAhead, volumeAttributesClass: cluster.VolumeAttributesClassFrom)));
         if (Settings.Pods)
         {
-            await t.Step("pod Ready", () => t.StartPodAsync("app", "data"));
+            await t.Step("pod Ready", () => t.StartPodAsync("app", "data", block: readAhead));
         }
         var pv = await t.Step("PVC bound", () => t.WaitBoundAsync("data"));
         Assert.Equal(cluster.VolumeAttributesClassFrom, pv["spec"]!["volumeAttributesClassName"]?.GetValue<string>());
+        if (readAhead)
+        {
+            Assert.Equal(ClusterFixture.LocalReadAheadFromKiB, await t.Step("read-ahead of the standard class seen in the pod", () => ReadAheadKiBAsync(t, "app")));
+        }
         await t.Step("PVC switched to the fast class", () => t.PatchAsync("pvc", "data",
             new JsonObject { ["spec"] = new JsonObject { ["volumeAttributesClassName"] = cluster.VolumeAttributesClassTo } }));
         await t.Step("ControllerModifyVolume done (PVC status names the fast class)", () => t.UntilAsync(
@@ -232,7 +236,13 @@ public sealed class VolumeLifecycleTests(ClusterFixture cluster, ITestOutputHelp
         var pvName = pv["metadata"]!["name"]!.GetValue<string>();
         var modified = await cluster.Kubectl.GetAsync("pv", pvName);
         Assert.Equal(cluster.VolumeAttributesClassTo, modified!["spec"]!["volumeAttributesClassName"]?.GetValue<string>());
-        if (Settings.Pods)
+        if (readAhead)
+        {
+            await t.Step("read-ahead of the fast class seen in the running pod", () => t.UntilAsync(
+                $"read_ahead_kb {ClusterFixture.LocalReadAheadToKiB}", () => ReadAheadKiBAsync(t, "app"),
+                kib => kib == ClusterFixture.LocalReadAheadToKiB, kib => $"{kib} KiB"));
+        }
+        else if (Settings.Pods)
         {
             Assert.Equal("ok", await t.ExecAsync("app", $"echo ok > {Manifests.MountPath}/f && cat {Manifests.MountPath}/f"));
         }
@@ -242,6 +252,11 @@ public sealed class VolumeLifecycleTests(ClusterFixture cluster, ITestOutputHelp
         }
         await t.Step("everything deleted, nothing left", t.DeleteEverythingAndVerifyAsync);
     }
+
+    /// <summary>The kernel read-ahead of the pod's raw block device, read from sysfs through its major:minor.</summary>
+    private static async Task<int> ReadAheadKiBAsync(TestScope t, string pod) => int.Parse(await t.ExecAsync(pod,
+        $"set -- $(stat -c '%t %T' {Manifests.DevicePath}); cat /sys/dev/block/$((0x$1)):$((0x$2))/queue/read_ahead_kb"),
+        CultureInfo.InvariantCulture);
 
     private const string PayloadPath = Manifests.MountPath + "/payload";
 
