@@ -80,7 +80,7 @@ public static class BenchReport
         }).ToList());
     }
 
-    private static void Table(TextWriter output, string[] header, IReadOnlyList<string[]> rows)
+    internal static void Table(TextWriter output, string[] header, IReadOnlyList<string[]> rows)
     {
         var widths = header.Select((h, i) => Math.Max(h.Length, rows.Count == 0 ? 0 : rows.Max(r => r[i].Length))).ToArray();
         string Line(string[] cells) => "  " + string.Join("  ", cells.Select((c, i) => i == 0 ? c.PadRight(widths[i]) : c.PadLeft(widths[i])));
@@ -92,13 +92,13 @@ public static class BenchReport
         }
     }
 
-    private static string Seconds(TimeSpan t) => t.TotalSeconds.ToString("0.0", CultureInfo.InvariantCulture) + " s";
+    internal static string Seconds(TimeSpan t) => t.TotalSeconds.ToString("0.0", CultureInfo.InvariantCulture) + " s";
 
-    private static string Ratio(TimeSpan wall, TimeSpan floor) =>
+    internal static string Ratio(TimeSpan wall, TimeSpan floor) =>
         floor <= TimeSpan.Zero ? "n/a (no floor)" : (wall / floor).ToString("0.00", CultureInfo.InvariantCulture);
 
-    private static TimeSpan Percentile(IReadOnlyList<TimeSpan> sorted, double p) =>
+    internal static TimeSpan Percentile(IReadOnlyList<TimeSpan> sorted, double p) =>
         sorted[Math.Clamp((int)Math.Ceiling(p * sorted.Count) - 1, 0, sorted.Count - 1)];
 
-    private static string Truncate(string text, int max) => text.Length <= max ? text : text[..max] + "...";
+    internal static string Truncate(string text, int max) => text.Length <= max ? text : text[..max] + "...";
 }

@@ -139,14 +139,14 @@ public static class ControlPlaneBenchmark
             bucketFloor, floorByAction, pathFloor, latencies, failures.Distinct().Take(5).ToList());
     }
 
-    private static VolumeCapability MountCapability() => new()
+    internal static VolumeCapability MountCapability() => new()
     {
         AccessMode = new VolumeCapability.Types.AccessMode { Mode = Mode.SingleNodeWriter },
         Mount = new VolumeCapability.Types.MountVolume { FsType = "ext4" },
     };
 
     /// <summary>As external-provisioner and external-attacher: a deadline per call; retriable codes retried with backoff.</summary>
-    private static async Task<T> CallLikeACoAsync<T>(Func<DateTime, AsyncUnaryCall<T>> call, TimeSpan deadline, Action<StatusCode> retried, CancellationToken cancellationToken)
+    internal static async Task<T> CallLikeACoAsync<T>(Func<DateTime, AsyncUnaryCall<T>> call, TimeSpan deadline, Action<StatusCode> retried, CancellationToken cancellationToken)
     {
         var backoff = TimeSpan.FromMilliseconds(100);
         while (true)
@@ -166,7 +166,7 @@ public static class ControlPlaneBenchmark
     }
 
     /// <summary>A channel that opens more HTTP/2 connections when one connection's 100 streams are busy, so N calls really run at once.</summary>
-    private static GrpcChannel CreateChannel(string socketPath)
+    internal static GrpcChannel CreateChannel(string socketPath)
     {
         var handler = new SocketsHttpHandler
         {

@@ -1,13 +1,22 @@
 using System.Globalization;
 using CsiDriver.Bench;
 
-// Control-plane benchmark: N volumes created and attached concurrently through the driver (controller,
-// --backend aws) against the in-process EC2 simulator with EC2's token buckets. See bench/README.md.
+// Control-plane benchmarks against the in-process EC2 simulator with EC2's token buckets. See bench/README.md.
+//   (no command)  N volumes created and attached concurrently through the driver (controller, --backend aws)
+//   churn         full lifecycles (create, attach, expand / snapshot, detach, delete) through a controller process
+if (args.Length > 0 && args[0] == "churn")
+{
+    return await CsiDriver.Bench.Churn.ChurnCommand.RunAsync(args[1..]);
+}
+
 var volumes = new List<int> { 100, 500 };
 var perInstance = 25;
 var client = Ec2ClientChoice.Provider;
 var runTimeout = TimeSpan.FromSeconds(240);
 var rpcDeadline = TimeSpan.FromSeconds(60);
+var groupSnapshot = false;
+var groupDataMiB = 256;
+var groupStateFs = "";
 
 for (var i = 0; i < args.Length; i++)
 {
@@ -15,8 +24,7 @@ for (var i = 0; i < args.Length; i++)
     switch (args[i])
     {
         case "--volumes":
-            volumes = Value().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-                .Select(v => int.Parse(v, CultureInfo.InvariantCulture)).ToList();
+            volumes = BenchArguments.Counts(Value());
             break;
         case "--per-instance":
             perInstance = int.Parse(Value(), CultureInfo.InvariantCulture);
@@ -25,15 +33,25 @@ for (var i = 0; i < args.Length; i++)
             client = Enum.Parse<Ec2ClientChoice>(Value(), ignoreCase: true);
             break;
         case "--timeout":
-            runTimeout = TimeSpan.FromSeconds(double.Parse(Value(), CultureInfo.InvariantCulture));
+            runTimeout = BenchArguments.Seconds(Value());
             break;
         case "--rpc-deadline":
-            rpcDeadline = TimeSpan.FromSeconds(double.Parse(Value(), CultureInfo.InvariantCulture));
+            rpcDeadline = BenchArguments.Seconds(Value());
+            break;
+        case "--group-snapshot":
+            groupSnapshot = true;
+            break;
+        case "--group-state-fs":
+            groupStateFs = Value();
+            break;
+        case "--group-data-mib":
+            groupDataMiB = int.Parse(Value(), CultureInfo.InvariantCulture);
             break;
         case "-h" or "--help":
             Console.WriteLine("""
                 usage: CsiDriver.Bench [--volumes 100,500] [--per-instance 25] [--ec2-client provider|standard]
                                        [--timeout SECONDS (per N, default 240)] [--rpc-deadline SECONDS (default 60)]
+                       CsiDriver.Bench --group-snapshot [--volumes 4] [--group-data-mib 256] [--group-state-fs xfs]   (group snapshot time to ready, local + aws)
                 """);
             return 0;
         default:
@@ -45,6 +63,15 @@ if (volumes.Count == 0 || volumes.Any(v => v <= 0) || perInstance is <= 0 or > 2
 {
     Console.Error.WriteLine("--volumes must list positive counts and --per-instance must be 1..26 (27 slots less the root volume)");
     return 2;
+}
+
+if (groupSnapshot)
+{
+    var members = args.Contains("--volumes") ? volumes[0] : 4;
+    Console.WriteLine($"CsiDriver group snapshot benchmark: {Environment.ProcessorCount} cores, {members} members");
+    await GroupSnapshotBenchmark.RunLocalAsync(members, 1L << 30, (long)groupDataMiB << 20, groupStateFs, Console.Out);
+    await GroupSnapshotBenchmark.RunAwsAsync(members, Console.Out);
+    return 0;
 }
 
 Console.WriteLine($"CsiDriver control-plane benchmark: {Environment.ProcessorCount} cores, EC2 client: {client}, {perInstance} volumes per instance");

@@ -14,6 +14,10 @@ public sealed class AwsBackendOptions
     /// <summary>Tags put on every volume and snapshot: key=value,key=value.</summary>
     public IReadOnlyDictionary<string, string> ExtraTags { get; set; } = new Dictionary<string, string>();
 
+    /// <summary>EC2 endpoint per other region (snapshot copies), region → URL; a region not listed uses its regional endpoint.
+    /// --aws-ec2-endpoint is the home region's only: a VPC endpoint there does not reach another region.</summary>
+    public IReadOnlyDictionary<string, string> RegionEndpoints { get; set; } = new Dictionary<string, string>();
+
     /// <summary>Where node metadata comes from, in order: imds, kubernetes.</summary>
     public IReadOnlyList<string> MetadataSources { get; set; } = ["imds", "kubernetes"];
 
@@ -61,6 +65,10 @@ public sealed class AwsBackendOptions
         if (Ec2Endpoint is not null && !Uri.TryCreate(Ec2Endpoint, UriKind.Absolute, out _))
         {
             errors.Add($"--aws-ec2-endpoint must be an absolute URL, got '{Ec2Endpoint}'");
+        }
+        foreach (var (region, url) in RegionEndpoints.Where(e => !Uri.TryCreate(e.Value, UriKind.Absolute, out _)))
+        {
+            errors.Add($"--aws-ec2-region-endpoints: the endpoint of {region} must be an absolute URL, got '{url}'");
         }
         if (RetryMode is not ("standard" or "adaptive"))
         {

@@ -49,11 +49,19 @@ public static class AwsBackendRegistration
                 var metadata = sp.GetRequiredService<IInstanceMetadataProvider>();
                 region = Task.Run(() => metadata.GetAsync(CancellationToken.None)).GetAwaiter().GetResult().Region;
             }
+            return new AwsHomeRegion(region);
+        });
+        services.AddSingleton(sp =>
+        {
+            var region = sp.GetRequiredService<AwsHomeRegion>().Name;
             var endpoint = Ec2ClientFactory.ResolveEndpoint(options, Environment.GetEnvironmentVariable);
             sp.GetRequiredService<ILoggerFactory>().CreateLogger("CsiDriver.Cloud.Aws")
                 .LogInformation("EC2 clients for region {Region}, endpoint {Endpoint}", region, endpoint ?? "(regional)");
             return new Ec2Clients(() => Ec2ClientFactory.Create(region, endpoint, options.Credentials, options.RetryMode));
         });
+        // Other regions (snapshot copies): their own clients, built on first use.
+        services.AddSingleton<RegionalEc2>();
+        services.AddSingleton<SnapshotCopier>();
         services.AddSingleton<IAmazonEC2>(sp => sp.GetRequiredService<Ec2Clients>().For("Describe"));
         services.AddSingleton(_ => options.PaceCalls ? new Ec2CallPacer(Ec2CallPacer.Ec2Defaults) : Ec2CallPacer.None);
         services.AddSingleton(sp => new Ec2Caller(
@@ -64,6 +72,8 @@ public static class AwsBackendRegistration
         services.AddSingleton<DeviceNameAllocator>();
         services.AddSingleton<AttachmentManager>();
         services.AddSingleton<SnapshotManager>();
+        services.AddSingleton<GroupSnapshotManager>();
+        services.AddSingleton<IGroupSnapshotProvider>(sp => sp.GetRequiredService<GroupSnapshotManager>());
         services.AddSingleton<ModificationCoalescer>();
         services.AddSingleton<EbsVolumeProvider>();
         services.AddSingleton<IVolumeProvider>(sp => sp.GetRequiredService<EbsVolumeProvider>());

@@ -14,6 +14,7 @@ public static class LocalBackendRegistration
         services.AddSingleton(options);
         services.AddSingleton<LocalVolumeProvider>();
         services.AddSingleton<IVolumeProvider>(sp => sp.GetRequiredService<LocalVolumeProvider>());
+        services.AddSingleton<IGroupSnapshotProvider>(sp => sp.GetRequiredService<LocalVolumeProvider>());
         services.AddSingleton<IDeviceFinder, LocalDeviceFinder>();
         services.AddSingleton<INodeIdentityProvider, LocalNodeIdentity>();
         services.AddHostedService<LocalStartupRecovery>();

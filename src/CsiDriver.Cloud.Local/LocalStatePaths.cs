@@ -17,6 +17,7 @@ public sealed class LocalStatePaths(string stateDir)
 
     public const string VolumePrefix = "vol-";
     public const string SnapshotPrefix = "snap-";
+    public const string GroupPrefix = "group-";
 
     /// <summary>The state dir with every symlink resolved: the kernel reports loop backing files by their
     /// physical path, and only an exact match proves a loop device is ours.</summary>
@@ -27,6 +28,13 @@ public sealed class LocalStatePaths(string stateDir)
     public string SnapshotsDir => Path.Combine(StateDir, "snapshots");
 
     public string DevicesDir => Path.Combine(StateDir, "devices");
+
+    public string GroupsDir => Path.Combine(StateDir, "groups");
+
+    public string GroupRecord(string groupSnapshotId) => Path.Combine(GroupsDir, groupSnapshotId + ".json");
+
+    /// <summary>Present only while a group snapshot holds filesystems frozen (see <see cref="LocalFreezeRecord"/>).</summary>
+    public string FreezeRecord => Path.Combine(StateDir, "freeze.json");
 
     public string VolumeImage(string volumeId) => Path.Combine(VolumesDir, volumeId + ".img");
 
@@ -46,6 +54,7 @@ public sealed class LocalStatePaths(string stateDir)
         Directory.CreateDirectory(VolumesDir);
         Directory.CreateDirectory(SnapshotsDir);
         Directory.CreateDirectory(DevicesDir);
+        Directory.CreateDirectory(GroupsDir);
     }
 
     /// <summary>Deterministic from the CSI name, so a retry after a crash lands on the same volume.</summary>
@@ -53,10 +62,18 @@ public sealed class LocalStatePaths(string stateDir)
 
     public static string SnapshotIdFor(string name) => SnapshotPrefix + Hash(name);
 
+    public static string GroupIdFor(string name) => GroupPrefix + Hash(name);
+
+    /// <summary>A group member's snapshot id: from the group name and the volume, so a retry lands on the same file.
+    /// The '/' keeps it apart from any CSI snapshot name (Kubernetes object names have none).</summary>
+    public static string MemberSnapshotIdFor(string groupName, string volumeId) => SnapshotIdFor(groupName + "/" + volumeId);
+
     /// <summary>True when the id has the shape this backend hands out (so it can name a file safely).</summary>
     public static bool IsVolumeId(string id) => HasShape(id, VolumePrefix);
 
     public static bool IsSnapshotId(string id) => HasShape(id, SnapshotPrefix);
+
+    public static bool IsGroupId(string id) => HasShape(id, GroupPrefix);
 
     /// <summary>The volume id whose image this is, or null when the path is not a volume image of this state dir.</summary>
     public string? VolumeIdOfImage(string backingFile)

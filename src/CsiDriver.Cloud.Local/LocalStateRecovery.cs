@@ -14,6 +14,7 @@ internal sealed class LocalStateRecovery(
     LoopDevices loops,
     Dictionary<string, LocalVolumeRecord> volumes,
     Dictionary<string, LocalSnapshotRecord> snapshots,
+    Dictionary<string, LocalGroupSnapshotRecord> groups,
     ILogger logger)
 {
     private const string ImageExtension = ".img";
@@ -24,9 +25,11 @@ internal sealed class LocalStateRecovery(
         paths.EnsureCreated();
         volumes.Clear();
         snapshots.Clear();
+        groups.Clear();
         RemoveTempFiles(paths.VolumesDir);
         RemoveTempFiles(paths.SnapshotsDir);
         RemoveTempFiles(paths.DevicesDir);
+        RemoveTempFiles(paths.GroupsDir);
 
         var unreadableVolumes = Load(paths.VolumesDir, LocalStatePaths.IsVolumeId, (id, path) =>
         {
@@ -49,6 +52,18 @@ internal sealed class LocalStateRecovery(
             return true;
         });
 
+        var unreadableGroups = Load(paths.GroupsDir, LocalStatePaths.IsGroupId, (id, path) =>
+        {
+            var record = AtomicFile.ReadJson<LocalGroupSnapshotRecord>(path);
+            if (record is null || record.GroupSnapshotId != id)
+            {
+                return false;
+            }
+            groups[id] = record;
+            return true;
+        });
+        RemoveUncommittedGroupMembers(unreadableGroups);
+
         var loopsByVolume = LoopDevices.List()
             .Select(l => (Loop: l, VolumeId: paths.VolumeIdOfImage(StripDeleted(l.BackingFile))))
             .Where(x => x.VolumeId is not null)
@@ -69,6 +84,24 @@ internal sealed class LocalStateRecovery(
         RemoveStaleLinks();
         logger.LogInformation("Local state recovered from {StateDir}: {Volumes} volumes, {Snapshots} snapshots, {Attached} attached",
             paths.StateDir, volumes.Count, snapshots.Count, volumes.Values.Count(v => v.Attachment is not null));
+    }
+
+    /// <summary>
+    /// The group record is a group's commit point: member snapshots of a group without one are what an interrupted
+    /// group create or delete left behind (the CO never saw that group succeed, or saw it deleted). The record goes
+    /// first, so its image is removed by the orphan-image pass after it.
+    /// </summary>
+    private void RemoveUncommittedGroupMembers(HashSet<string> unreadableGroups)
+    {
+        // A group whose record cannot be read keeps its members: their data is kept for a human, like the record.
+        foreach (var member in snapshots.Values.Where(s => s.GroupSnapshotId is { } g && !groups.ContainsKey(g) && !unreadableGroups.Contains(g)).ToList())
+        {
+            logger.LogWarning("Removing snapshot {SnapshotId}: a member of group snapshot {GroupSnapshotId}, which was never committed or was deleted",
+                member.SnapshotId, member.GroupSnapshotId);
+            File.Delete(paths.SnapshotRecord(member.SnapshotId));
+            snapshots.Remove(member.SnapshotId);
+        }
+        AtomicFile.SyncDirectory(paths.SnapshotsDir);
     }
 
     private void RemoveTempFiles(string directory)

@@ -4,6 +4,8 @@ using CsiDriver.Core.Storage;
 using CsiDriver.Core.Volumes;
 using CsiDriver.Core;
 using CsiDriver.Mounter.Commands;
+using CsiDriver.Mounter.Devices;
+using CsiDriver.Mounter.Mounts;
 using Microsoft.Extensions.Logging;
 
 namespace CsiDriver.Cloud.Local;
@@ -16,7 +18,7 @@ namespace CsiDriver.Cloud.Local;
 /// All state changes run one at a time behind one gate: operations are short (sparse files, reflink copies)
 /// and it makes the capacity and attach-limit checks exact. One controller process per state dir.
 /// </summary>
-public sealed class LocalVolumeProvider : IVolumeProvider, IDisposable
+public sealed partial class LocalVolumeProvider : IVolumeProvider, IGroupSnapshotProvider, IDisposable
 {
     public const string ZoneKey = "topology.kubernetes.io/zone";
     public const string DevicePathKey = "devicePath";
@@ -38,6 +40,9 @@ public sealed class LocalVolumeProvider : IVolumeProvider, IDisposable
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly Dictionary<string, LocalVolumeRecord> _volumes = new(StringComparer.Ordinal);
     private readonly Dictionary<string, LocalSnapshotRecord> _snapshots = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, LocalGroupSnapshotRecord> _groups = new(StringComparer.Ordinal);
+    private readonly FilesystemFreezer _freezer;
+    private readonly IMountTable _mounts;
     private bool _recovered;
     private FileStream? _stateLock;
     private long _attachedHere;
@@ -54,6 +59,8 @@ public sealed class LocalVolumeProvider : IVolumeProvider, IDisposable
         _commands = commands;
         _loops = new LoopDevices(commands);
         _logger = logger;
+        _freezer = new FilesystemFreezer(_paths.FreezeRecord, commands, logger);
+        _mounts = new ProcMountTable(new PathInspector());
         NodeId = LocalNodeIdentity.NodeIdOf(driverOptions);
         MaxVolumesPerNode = driverOptions.VolumeAttachLimit > 0 ? driverOptions.VolumeAttachLimit : DefaultMaxVolumesPerNode;
         metrics.ObserveLoopDevices(() => Interlocked.Read(ref _attachedHere));
@@ -685,7 +692,7 @@ public sealed class LocalVolumeProvider : IVolumeProvider, IDisposable
     }
 
     private static SnapshotInfo ToInfo(LocalSnapshotRecord record) =>
-        new(record.SnapshotId, record.SourceVolumeId, record.SizeBytes, record.CreatedAt, ReadyToUse: true);
+        new(record.SnapshotId, record.SourceVolumeId, record.SizeBytes, record.CreatedAt, ReadyToUse: true, record.GroupSnapshotId);
 
     // ---------------------------------------------------------------- gate and recovery
 
@@ -697,7 +704,9 @@ public sealed class LocalVolumeProvider : IVolumeProvider, IDisposable
             if (!_recovered)
             {
                 _stateLock ??= LockStateDir();
-                await new LocalStateRecovery(_paths, _loops, _volumes, _snapshots, _logger).RunAsync().ConfigureAwait(false);
+                // Thaw first: a filesystem left frozen by a crash blocks every writer on the node.
+                await _freezer.RecoverAsync().ConfigureAwait(false);
+                await new LocalStateRecovery(_paths, _loops, _volumes, _snapshots, _groups, _logger).RunAsync().ConfigureAwait(false);
                 UpdateGauge();
                 Volatile.Write(ref _recovered, true);
             }

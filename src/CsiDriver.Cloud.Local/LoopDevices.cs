@@ -54,6 +54,19 @@ public sealed class LoopDevices(ICommandRunner commands)
         }
     }
 
+    /// <summary>major:minor of /dev/loopN from /sys/block, or null when the device is not there.</summary>
+    public static CsiDriver.Mounter.Devices.DeviceNumber? DeviceNumberOf(string device)
+    {
+        try
+        {
+            return CsiDriver.Mounter.Devices.DeviceNumber.TryParse(File.ReadAllText(Path.Combine(SysBlock, Path.GetFileName(device), "dev")).Trim());
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>Size of the block device as the kernel sees it, or -1 when it is gone.</summary>
     public static long SizeBytes(string device)
     {

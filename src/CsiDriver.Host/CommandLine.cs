@@ -92,6 +92,10 @@ public sealed class CommandLine
     {
         Description = "AWS: EC2 endpoint URL override (AWS_ENDPOINT_URL_EC2 and AWS_ENDPOINT_URL also apply).",
     };
+    private readonly Option<string?> _regionEndpoints = new("--aws-ec2-region-endpoints")
+    {
+        Description = "AWS: EC2 endpoint URLs of other regions (snapshot copies), as region1=url1,region2=url2; others use their regional endpoint.",
+    };
     private readonly Option<string?> _extraTags = new("--extra-tags")
     {
         Description = "AWS: tags for every volume and snapshot, as key1=value1,key2=value2.",
@@ -122,7 +126,7 @@ public sealed class CommandLine
         var root = new RootCommand("CsiDriver: a CSI driver for cloud block volumes (AWS EBS) and local loop-device volumes.")
         {
             _endpoint, _mode, _driverName, _nodeId, _backend, _stateDir, _zone, _localCapacity, _logFormat, _logLevel,
-            _metricsAddress, _volumeAttachLimit, _csiCapabilities, _kubeletDir, _allowedPathRoots, _nodeStateDir, _region, _ec2Endpoint, _extraTags, _metadataSources,
+            _metricsAddress, _volumeAttachLimit, _csiCapabilities, _kubeletDir, _allowedPathRoots, _nodeStateDir, _region, _ec2Endpoint, _regionEndpoints, _extraTags, _metadataSources,
             _instanceId, _availabilityZone, _availabilityZoneId, _instanceType, _outpostArn, _retryMode, _paceCalls,
         };
         root.SetAction(async (result, cancellationToken) =>
@@ -173,6 +177,7 @@ public sealed class CommandLine
             Region = result.GetValue(_region),
             Ec2Endpoint = result.GetValue(_ec2Endpoint),
             ExtraTags = ParseTags(result.GetValue(_extraTags)),
+            RegionEndpoints = ParseTags(result.GetValue(_regionEndpoints), "--aws-ec2-region-endpoints"),
             MetadataSources = result.GetValue(_metadataSources)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
             InstanceId = result.GetValue(_instanceId),
             AvailabilityZone = result.GetValue(_availabilityZone),
@@ -186,7 +191,7 @@ public sealed class CommandLine
     }
 
     /// <summary>Parses key1=value1,key2=value2; a pair without '=' is an error.</summary>
-    public static IReadOnlyDictionary<string, string> ParseTags(string? text)
+    public static IReadOnlyDictionary<string, string> ParseTags(string? text, string flag = "--extra-tags")
     {
         var tags = new Dictionary<string, string>(StringComparer.Ordinal);
         if (string.IsNullOrWhiteSpace(text))
@@ -198,7 +203,7 @@ public sealed class CommandLine
             var equals = pair.IndexOf('=', StringComparison.Ordinal);
             if (equals <= 0)
             {
-                throw new ArgumentException($"--extra-tags: '{pair}' is not key=value");
+                throw new ArgumentException($"{flag}: '{pair}' is not key=value");
             }
             tags[pair[..equals]] = pair[(equals + 1)..];
         }

@@ -104,4 +104,25 @@ public sealed class ExampleTests
         var readme = File.ReadAllText(Path.Combine(RepoPaths.Examples, "volume-attributes-class", "README.md"));
         Assert.Contains("gp3-fast", readme, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void Group_snapshot_example_selects_the_labelled_claims_of_one_pod_and_restores_each_member()
+    {
+        var group = One("VolumeGroupSnapshot", "db-snapshot");
+        var selector = group["spec"]["source"]["selector"]["matchLabels"]["group"].Str;
+        var groupClass = One("VolumeGroupSnapshotClass", group["spec"]["volumeGroupSnapshotClassName"].Str!);
+        Assert.Equal(DriverName, groupClass["driver"].Str);
+        var members = OfKind(All(), "PersistentVolumeClaim").Where(c => c["metadata"]["labels"]["group"].Str == selector).Select(c => c.Name).Order().ToList();
+        Assert.Equal(["db-data", "db-log"], members);
+        // One pod mounts both: on AWS the members must be on one instance for CreateSnapshots.
+        var pod = One("Pod", "db");
+        Assert.Equal(members, pod["spec"]["volumes"].Items.Select(v => v["persistentVolumeClaim"]["claimName"].Str!).Order().ToList());
+        foreach (var member in members)
+        {
+            var restored = One("PersistentVolumeClaim", member + "-restored");
+            Assert.Equal("VolumeSnapshot", restored["spec"]["dataSource"]["kind"].Str);
+        }
+        var readme = File.ReadAllText(Path.Combine(RepoPaths.Examples, "group-snapshot", "README.md"));
+        Assert.Contains("snapshot-of-db-data", readme, StringComparison.Ordinal);
+    }
 }

@@ -51,7 +51,14 @@ public sealed class DriverProcess : IAsyncDisposable
     }
 
     /// <summary>Starts csi-driver with the given arguments and waits until its socket accepts connections.</summary>
-    public static async Task<DriverProcess> StartAsync(string socketPath, params string[] arguments)
+    public static Task<DriverProcess> StartAsync(string socketPath, params string[] arguments) =>
+        StartAsync(Path.Combine(AppContext.BaseDirectory, "csi-driver.dll"), new Dictionary<string, string>(), socketPath, arguments);
+
+    /// <summary>
+    /// Starts a given build of csi-driver (another commit's csi-driver.dll, as bench/ compares builds) with extra
+    /// environment variables, and waits until its socket accepts connections.
+    /// </summary>
+    public static async Task<DriverProcess> StartAsync(string driverDll, IReadOnlyDictionary<string, string> environment, string socketPath, params string[] arguments)
     {
         var info = new ProcessStartInfo("dotnet")
         {
@@ -59,7 +66,11 @@ public sealed class DriverProcess : IAsyncDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "csi-driver.dll"));
+        foreach (var (name, value) in environment)
+        {
+            info.Environment[name] = value;
+        }
+        info.ArgumentList.Add(driverDll);
         info.ArgumentList.Add("--endpoint");
         info.ArgumentList.Add("unix://" + socketPath);
         foreach (var argument in arguments)

@@ -17,4 +17,19 @@ public static class Eventually
         }
         Assert.True(condition(), $"never happened: {what}");
     }
+
+    /// <summary>Asks until the probe answers with a value (not null) and returns it.</summary>
+    public static async Task<T> ValueAsync<T>(Func<Task<T?>> probe, string what, TimeSpan? within = null) where T : class
+    {
+        var deadline = DateTime.UtcNow + (within ?? TimeSpan.FromSeconds(30));
+        while (true)
+        {
+            if (await probe() is { } value)
+            {
+                return value;
+            }
+            Assert.True(DateTime.UtcNow < deadline, $"never happened: {what}");
+            await Task.Delay(10);
+        }
+    }
 }

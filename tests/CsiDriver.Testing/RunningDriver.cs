@@ -28,6 +28,7 @@ public sealed class RunningDriver : IAsyncDisposable
         Identity = new Identity.IdentityClient(_channel);
         Controller = new Controller.ControllerClient(_channel);
         Node = new Node.NodeClient(_channel);
+        GroupController = new GroupController.GroupControllerClient(_channel);
     }
 
     public DriverConfiguration Configuration { get; }
@@ -39,6 +40,8 @@ public sealed class RunningDriver : IAsyncDisposable
     public Controller.ControllerClient Controller { get; }
 
     public Node.NodeClient Node { get; }
+
+    public GroupController.GroupControllerClient GroupController { get; }
 
     /// <summary>
     /// Default configuration for a local-backend driver rooted in the test directory: node operations may act

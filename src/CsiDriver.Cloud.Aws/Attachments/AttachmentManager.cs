@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Amazon.EC2;
 using Amazon.EC2.Model;
 using CsiDriver.Cloud.Aws.Ec2;
@@ -9,7 +10,13 @@ using Microsoft.Extensions.Logging;
 
 namespace CsiDriver.Cloud.Aws.Attachments;
 
-/// <summary>ControllerPublish / Unpublish on EC2: device names, AttachVolume / DetachVolume, waiting.</summary>
+/// <summary>
+/// ControllerPublish / Unpublish on EC2: device names, AttachVolume / DetachVolume, waiting.
+/// An attach or detach that this process can predict goes straight to EC2, which arbitrates: an attach of a volume
+/// it holds no device name for, to an instance it has described before; a detach of a volume it holds a name for on
+/// that node. Only when EC2 refuses does it describe the volume (and instance) and answer as if it had looked first,
+/// so a busy cluster spends no Describe call before each attach and detach, only the batched waits after them.
+/// </summary>
 public sealed class AttachmentManager(
     Ec2Caller ec2,
     Ec2Pollers pollers,
@@ -21,8 +28,15 @@ public sealed class AttachmentManager(
 
     private const int MaxNameConflicts = 3;
 
+    /// <summary>The device names each instance had when this process last described it (names EC2 gave out before us).</summary>
+    private readonly ConcurrentDictionary<string, IReadOnlyList<string>> _describedDevices = new(StringComparer.Ordinal);
+
     public async Task<IReadOnlyDictionary<string, string>> PublishAsync(PublishSpec spec, CancellationToken cancellationToken)
     {
+        if (await TryAttachDirectlyAsync(spec, cancellationToken).ConfigureAwait(false) is { } attached)
+        {
+            return attached;
+        }
         var volumeId = spec.VolumeId;
         var instanceId = spec.NodeId;
         var volume = await pollers.Volumes.GetAsync(volumeId, cancellationToken).ConfigureAwait(false)
@@ -80,6 +94,7 @@ public sealed class AttachmentManager(
         // Remembered before the attach: a crash in between leaves a mark that the retry of this call agrees with.
         await RecordReadOnlyAsync(volume, instanceId, spec.ReadOnly, cancellationToken).ConfigureAwait(false);
         var inUse = new List<string>((instance.BlockDeviceMappings ?? []).Select(m => m.DeviceName).OfType<string>());
+        Remember(instance);
         for (var attempt = 0; ; attempt++)
         {
             var device = devices.Allocate(instanceId, volumeId, inUse);
@@ -120,8 +135,73 @@ public sealed class AttachmentManager(
         }
     }
 
+    /// <summary>
+    /// AttachVolume without describing first, for a volume this process holds no name for on an instance it has
+    /// described. Null when it does not apply or EC2 refused (the caller then takes the described path, which finds
+    /// out why: attached here or elsewhere, another zone, a name taken, the instance gone).
+    /// </summary>
+    private async Task<IReadOnlyDictionary<string, string>?> TryAttachDirectlyAsync(PublishSpec spec, CancellationToken cancellationToken)
+    {
+        var (volumeId, instanceId) = (spec.VolumeId, spec.NodeId);
+        // A read-only publish records its mark before the attach, from the described volume: the described path.
+        if (spec.ReadOnly || devices.Reserved(instanceId, volumeId) is not null || !_describedDevices.TryGetValue(instanceId, out var inUse))
+        {
+            return null;
+        }
+        var device = devices.Allocate(instanceId, volumeId, inUse);
+        var sent = false;
+        try
+        {
+            var request = new AttachVolumeRequest { VolumeId = volumeId, InstanceId = instanceId, Device = device };
+            try
+            {
+                await ec2.CallAsync("AttachVolume", (c, t) => c.AttachVolumeAsync(request, t), cancellationToken).ConfigureAwait(false);
+                sent = true;
+            }
+            catch (StorageException ex) when (ex.Kind is not FailureKind.Unavailable)
+            {
+                devices.Release(instanceId, volumeId);
+                logger.LogDebug("EC2 refused attaching {VolumeId} to {InstanceId} directly, describing them: {Message}", volumeId, instanceId, ex.Message);
+                return null;
+            }
+            logger.LogInformation("Attaching {VolumeId} to {InstanceId} as {Device}; waiting for EC2 to report it attached", volumeId, instanceId, device);
+            if (await WaitAttachedAsync(volumeId, instanceId, cancellationToken).ConfigureAwait(false) is { } volume)
+            {
+                // A readonly mark left by an earlier read-only publish that never finished: this publish is read-write.
+                await RecordReadOnlyAsync(volume, instanceId, readOnly: false, cancellationToken).ConfigureAwait(false);
+            }
+            return Context(device);
+        }
+        catch (Exception ex) when (ex is StorageException or OperationCanceledException)
+        {
+            // As on the described path: the attach may still complete, so the name is freed only when EC2 shows none.
+            var (known, current) = await TryGetAsync(volumeId).ConfigureAwait(false);
+            if (known && (FindAttachment(current, instanceId) is not { } attachment || !IsLive(attachment)))
+            {
+                devices.Release(instanceId, volumeId);
+            }
+            logger.LogDebug("Attaching {VolumeId} to {InstanceId} (sent: {Sent}) failed: {Message}", volumeId, instanceId, sent, ex.Message);
+            throw;
+        }
+    }
+
+    /// <summary>What describing the instance showed: its device names, and the volumes on them as attachments it holds.</summary>
+    private void Remember(Instance instance)
+    {
+        var mappings = instance.BlockDeviceMappings ?? [];
+        foreach (var mapping in mappings.Where(m => m.DeviceName is not null && m.Ebs?.VolumeId is not null))
+        {
+            devices.Adopt(instance.InstanceId, mapping.Ebs.VolumeId, mapping.DeviceName);
+        }
+        _describedDevices[instance.InstanceId] = [.. mappings.Select(m => m.DeviceName).OfType<string>()];
+    }
+
     public async Task UnpublishAsync(string volumeId, string? nodeId, CancellationToken cancellationToken)
     {
+        if (nodeId is not null && devices.Reserved(nodeId, volumeId) is not null && await TryDetachDirectlyAsync(volumeId, nodeId, cancellationToken).ConfigureAwait(false))
+        {
+            return;
+        }
         var volume = await pollers.Volumes.GetAsync(volumeId, cancellationToken).ConfigureAwait(false);
         if (volume is null)
         {
@@ -146,19 +226,50 @@ public sealed class AttachmentManager(
                     // Detached or deleted since we looked: what the caller wants.
                 }
             }
-            var instanceId = attachment.InstanceId;
-            var waitStarted = System.Diagnostics.Stopwatch.GetTimestamp();
-            await pollers.Volumes.WaitAsync(volumeId, v => FindAttachment(v, instanceId) is not { } a || a.State == VolumeAttachmentState.Detached,
-                new WaitSpec($"volume {volumeId} to detach from {instanceId}"), cancellationToken).ConfigureAwait(false);
-            logger.LogInformation("Detached {VolumeId} from {InstanceId} after waiting {ElapsedMs} ms", volumeId, instanceId,
-                (long)System.Diagnostics.Stopwatch.GetElapsedTime(waitStarted).TotalMilliseconds);
-            devices.Release(instanceId, volumeId);
-            await RecordReadOnlyAsync(volume, instanceId, readOnly: false, cancellationToken).ConfigureAwait(false);
+            await WaitDetachedAsync(volumeId, attachment.InstanceId, cancellationToken).ConfigureAwait(false);
+            await RecordReadOnlyAsync(volume, attachment.InstanceId, readOnly: false, cancellationToken).ConfigureAwait(false);
         }
         if (attachments.Count == 0)
         {
             ReleaseAll(volumeId, nodeId);
         }
+    }
+
+    /// <summary>
+    /// DetachVolume without describing first, for a volume this process holds a name for on the node. False when EC2
+    /// refused (not attached there, or already detaching): the caller describes the volume and acts on what it shows.
+    /// </summary>
+    private async Task<bool> TryDetachDirectlyAsync(string volumeId, string instanceId, CancellationToken cancellationToken)
+    {
+        var request = new DetachVolumeRequest { VolumeId = volumeId, InstanceId = instanceId };
+        try
+        {
+            await ec2.CallAsync("DetachVolume", (c, t) => c.DetachVolumeAsync(request, t), cancellationToken).ConfigureAwait(false);
+        }
+        catch (StorageException ex) when (ex.Kind is not FailureKind.Unavailable)
+        {
+            logger.LogDebug("EC2 refused detaching {VolumeId} from {InstanceId} directly, describing it: {Message}", volumeId, instanceId, ex.Message);
+            return false;
+        }
+        logger.LogInformation("Detaching {VolumeId} from {InstanceId}", volumeId, instanceId);
+        if (await WaitDetachedAsync(volumeId, instanceId, cancellationToken).ConfigureAwait(false) is { } detached)
+        {
+            // The readonly mark of a read-only publish goes with the attachment, read from the wait's own answer.
+            await RecordReadOnlyAsync(detached, instanceId, readOnly: false, cancellationToken).ConfigureAwait(false);
+        }
+        return true;
+    }
+
+    /// <summary>Waits until EC2 shows no attachment to the instance, frees the name, returns the volume as described then (null: gone).</summary>
+    private async Task<Volume?> WaitDetachedAsync(string volumeId, string instanceId, CancellationToken cancellationToken)
+    {
+        var waitStarted = System.Diagnostics.Stopwatch.GetTimestamp();
+        var volume = await pollers.Volumes.WaitAsync(volumeId, v => FindAttachment(v, instanceId) is not { } a || a.State == VolumeAttachmentState.Detached,
+            new WaitSpec($"volume {volumeId} to detach from {instanceId}"), cancellationToken).ConfigureAwait(false);
+        logger.LogInformation("Detached {VolumeId} from {InstanceId} after waiting {ElapsedMs} ms", volumeId, instanceId,
+            (long)System.Diagnostics.Stopwatch.GetElapsedTime(waitStarted).TotalMilliseconds);
+        devices.Release(instanceId, volumeId);
+        return volume;
     }
 
     /// <summary>Makes the volume's <see cref="EbsTags.PublishedReadOnly"/> tag for the instance say readOnly (absent = false).</summary>
@@ -198,7 +309,7 @@ public sealed class AttachmentManager(
         }
     }
 
-    private Task WaitAttachedAsync(string volumeId, string instanceId, CancellationToken cancellationToken) =>
+    private Task<Volume?> WaitAttachedAsync(string volumeId, string instanceId, CancellationToken cancellationToken) =>
         pollers.Volumes.WaitAsync(volumeId, volume =>
         {
             if (volume is null)

@@ -17,7 +17,8 @@ public sealed class SnapshotManager(
     Ec2Pollers pollers,
     AwsBackendOptions options,
     DriverOptions driverOptions,
-    ILogger<SnapshotManager> logger)
+    ILogger<SnapshotManager> logger,
+    SnapshotCopier? copier = null)
 {
     public const string FastSnapshotRestoreZonesKey = "fastSnapshotRestoreAvailabilityZones";
     public const string SnapshotNameKey = "csi.storage.k8s.io/volumesnapshot/name";
@@ -27,6 +28,7 @@ public sealed class SnapshotManager(
     public async Task<SnapshotInfo> CreateAsync(string name, string sourceVolumeId, IReadOnlyDictionary<string, string> parameters, CancellationToken cancellationToken)
     {
         var (tagSpecifications, templateValues, fsrZones) = ParseParameters(parameters);
+        var copyPlan = ParseCopyPlan(parameters);
         var driverTags = new Dictionary<string, string>(StringComparer.Ordinal)
         {
             [EbsTags.SnapshotName] = name,
@@ -35,6 +37,10 @@ public sealed class SnapshotManager(
         AddIfPresent(driverTags, EbsTags.VolumeSnapshotName, templateValues, TagTemplate.VolumeSnapshotName);
         AddIfPresent(driverTags, EbsTags.VolumeSnapshotNamespace, templateValues, TagTemplate.VolumeSnapshotNamespace);
         AddIfPresent(driverTags, EbsTags.VolumeSnapshotContentName, templateValues, TagTemplate.VolumeSnapshotContentName);
+        foreach (var (key, value) in copyPlan?.ToTags() ?? [])
+        {
+            driverTags[key] = value;
+        }
         var tags = EbsTags.Build(options.ExtraTags, tagSpecifications, templateValues, driverTags);
 
         var existing = await FindByNameAsync(name, cancellationToken).ConfigureAwait(false);
@@ -44,10 +50,12 @@ public sealed class SnapshotManager(
             {
                 throw StorageException.AlreadyExists($"snapshot {name} already exists as {existing.SnapshotId} of volume {existing.VolumeId}, not of {sourceVolumeId}");
             }
-            return ToInfo(existing);
+            // A retry after completion must not answer ready before the copies are: the snapshotter stops checking then.
+            return await ResolveAsync(existing, throwOnCopyFailure: true, cancellationToken).ConfigureAwait(false);
         }
 
-        if (await pollers.Volumes.GetAsync(sourceVolumeId, cancellationToken).ConfigureAwait(false) is null)
+        // The source must exist: read on the volume poller's next round (within one poll interval), not a call of its own.
+        if (await pollers.Volumes.GetAsync(sourceVolumeId, options.Tuning.PollInitialInterval, cancellationToken).ConfigureAwait(false) is null)
         {
             throw StorageException.NotFound($"source volume {sourceVolumeId} does not exist");
         }
@@ -70,6 +78,12 @@ public sealed class SnapshotManager(
 
     public async Task DeleteAsync(string snapshotId, CancellationToken cancellationToken)
     {
+        // Copies first: while the source exists its tags say where they are, so a failed delete can be retried.
+        if (copier is not null && await pollers.Snapshots.GetAsync(snapshotId, cancellationToken).ConfigureAwait(false) is { } source
+            && CopyPlan.FromTags(source.Tags) is { } plan)
+        {
+            await copier.DeleteCopiesAsync(source, plan, cancellationToken).ConfigureAwait(false);
+        }
         try
         {
             var request = new DeleteSnapshotRequest { SnapshotId = snapshotId };
@@ -84,7 +98,41 @@ public sealed class SnapshotManager(
     public async Task<SnapshotInfo?> GetAsync(string snapshotId, CancellationToken cancellationToken)
     {
         var snapshot = await pollers.Snapshots.GetAsync(snapshotId, cancellationToken).ConfigureAwait(false);
-        return snapshot is null ? null : ToInfo(snapshot);
+        return snapshot is null ? null : await ResolveAsync(snapshot, throwOnCopyFailure: true, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The snapshot as CSI sees it. With a copy plan it is ready only when its copies are, and each check moves the
+    /// copies on (<see cref="SnapshotCopier"/>); a failed copy fails the check (the snapshotter records the error)
+    /// when <paramref name="throwOnCopyFailure"/>, or else just keeps it not ready (an unfiltered listing).
+    /// </summary>
+    private async Task<SnapshotInfo> ResolveAsync(Snapshot snapshot, bool throwOnCopyFailure, CancellationToken cancellationToken)
+    {
+        var info = ToInfo(snapshot);
+        if (copier is null || !info.ReadyToUse || CopyPlan.FromTags(snapshot.Tags) is not { } plan)
+        {
+            return info;
+        }
+        var progress = await copier.ReconcileAsync(snapshot, plan, cancellationToken).ConfigureAwait(false);
+        if (progress.Failures.Count > 0 && throwOnCopyFailure)
+        {
+            throw StorageException.Internal(
+                $"snapshot {snapshot.SnapshotId} is complete in {copier.HomeRegion}, but {string.Join("; ", progress.Failures)}");
+        }
+        return info with { ReadyToUse = progress.AllCompleted };
+    }
+
+    private CopyPlan? ParseCopyPlan(IReadOnlyDictionary<string, string> parameters)
+    {
+        if (!parameters.Keys.Any(CopyPlan.IsCopyKey))
+        {
+            return null;
+        }
+        if (copier is null)
+        {
+            throw StorageException.InvalidArgument($"{CopyPlan.ToRegionsKey} is not available in this configuration");
+        }
+        return CopyPlan.Parse(parameters, copier.HomeRegion);
     }
 
     public async Task<Page<SnapshotInfo>> ListAsync(SnapshotFilter filter, int maxEntries, string? startingToken, CancellationToken cancellationToken)
@@ -98,14 +146,15 @@ public sealed class SnapshotManager(
             }
             var snapshot = await pollers.Snapshots.GetAsync(snapshotId, cancellationToken).ConfigureAwait(false);
             var matches = snapshot is not null && (filter.SourceVolumeId is null || snapshot.VolumeId == filter.SourceVolumeId);
-            return new Page<SnapshotInfo>(matches ? [ToInfo(snapshot!)] : [], null);
+            return new Page<SnapshotInfo>(matches ? [await ResolveAsync(snapshot!, throwOnCopyFailure: true, cancellationToken).ConfigureAwait(false)] : [], null);
         }
         var request = new DescribeSnapshotsRequest
         {
             OwnerIds = ["self"],
             Filters = filter.SourceVolumeId is { } volumeId
                 ? [new Filter("volume-id", [volumeId])]
-                : [new Filter("tag-key", [EbsTags.SnapshotName])],
+                // Group members carry the group id instead of a snapshot name of their own.
+                : [new Filter("tag-key", [EbsTags.SnapshotName, EbsTags.GroupSnapshotId])],
             MaxResults = maxEntries > 0 ? Math.Clamp(maxEntries + token.Skip, 5, 1000) : 1000,
             NextToken = token.Ec2Token,
         };
@@ -118,7 +167,11 @@ public sealed class SnapshotManager(
         {
             throw StorageException.Aborted($"starting_token is no longer valid: {ex.Message}");
         }
-        var snapshots = (response.Snapshots ?? []).Select(ToInfo).ToList();
+        var snapshots = new List<SnapshotInfo>();
+        foreach (var snapshot in response.Snapshots ?? [])
+        {
+            snapshots.Add(await ResolveAsync(snapshot, throwOnCopyFailure: false, cancellationToken).ConfigureAwait(false));
+        }
         var (items, next) = PageToken.Slice(snapshots, token, response.NextToken, maxEntries);
         return new Page<SnapshotInfo>(items, next);
     }
@@ -131,7 +184,7 @@ public sealed class SnapshotManager(
         }
         var created = snapshot.StartTime is { } start ? new DateTimeOffset(DateTime.SpecifyKind(start, DateTimeKind.Utc)) : DateTimeOffset.UtcNow;
         return new SnapshotInfo(snapshot.SnapshotId, snapshot.VolumeId ?? string.Empty, (snapshot.VolumeSize ?? 0) * EbsVolumeProvider.GiB,
-            created, snapshot.State == SnapshotState.Completed);
+            created, snapshot.State == SnapshotState.Completed, EbsTags.Get(snapshot.Tags, EbsTags.GroupSnapshotId));
     }
 
     private async Task EnableFastRestoreAsync(string snapshotId, List<string> zones, CancellationToken cancellationToken)
@@ -157,7 +210,7 @@ public sealed class SnapshotManager(
     private Task<Snapshot?> FindByNameAsync(string name, CancellationToken cancellationToken) =>
         pollers.SnapshotsByName.GetAsync(name, cancellationToken);
 
-    private static (List<string> TagSpecifications, Dictionary<string, string> TemplateValues, List<string> FsrZones) ParseParameters(IReadOnlyDictionary<string, string> parameters)
+    internal static (List<string> TagSpecifications, Dictionary<string, string> TemplateValues, List<string> FsrZones) ParseParameters(IReadOnlyDictionary<string, string> parameters)
     {
         var tagSpecifications = new List<(string Key, string Value)>();
         var templateValues = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -184,15 +237,15 @@ public sealed class SnapshotManager(
             {
                 templateValues[TagTemplate.VolumeSnapshotContentName] = value;
             }
-            else if (!key.StartsWith("csi.storage.k8s.io/", StringComparison.OrdinalIgnoreCase))
+            else if (!key.StartsWith("csi.storage.k8s.io/", StringComparison.OrdinalIgnoreCase) && !CopyPlan.IsCopyKey(key))
             {
-                throw StorageException.InvalidArgument($"snapshot parameter {key} is not supported by the aws backend (use {VolumeParameters.TagSpecificationPrefix}N, {FastSnapshotRestoreZonesKey})");
+                throw StorageException.InvalidArgument($"snapshot parameter {key} is not supported by the aws backend (use {VolumeParameters.TagSpecificationPrefix}N, {FastSnapshotRestoreZonesKey}, {CopyPlan.ToRegionsKey})");
             }
         }
         return ([.. tagSpecifications.OrderBy(t => t.Key, StringComparer.OrdinalIgnoreCase).Select(t => t.Value)], templateValues, fsrZones);
     }
 
-    private static void AddIfPresent(Dictionary<string, string> tags, string tagKey, Dictionary<string, string> values, string valueKey)
+    internal static void AddIfPresent(Dictionary<string, string> tags, string tagKey, Dictionary<string, string> values, string valueKey)
     {
         if (values.TryGetValue(valueKey, out var value))
         {

@@ -11,12 +11,21 @@ public static class EbsTags
     /// <summary>The CSI name of a snapshot: the key of CreateSnapshot idempotency.</summary>
     public const string SnapshotName = "CSIVolumeSnapshotName";
 
+    /// <summary>The CSI name of a group snapshot, on every member: the key of CreateVolumeGroupSnapshot idempotency.</summary>
+    public const string GroupSnapshotName = "CSIVolumeGroupSnapshotName";
+
+    /// <summary>The group snapshot id, on every member: how GetVolumeGroupSnapshot and ListSnapshots find them.</summary>
+    public const string GroupSnapshotId = "CSIVolumeGroupSnapshotId";
+
     public const string PvcName = "kubernetes.io/created-for/pvc/name";
     public const string PvcNamespace = "kubernetes.io/created-for/pvc/namespace";
     public const string PvName = "kubernetes.io/created-for/pv/name";
     public const string VolumeSnapshotName = "kubernetes.io/created-for/volumesnapshot/name";
     public const string VolumeSnapshotNamespace = "kubernetes.io/created-for/volumesnapshot/namespace";
     public const string VolumeSnapshotContentName = "kubernetes.io/created-for/volumesnapshotcontent/name";
+    public const string VolumeGroupSnapshotName = "kubernetes.io/created-for/volumegroupsnapshot/name";
+    public const string VolumeGroupSnapshotNamespace = "kubernetes.io/created-for/volumegroupsnapshot/namespace";
+    public const string VolumeGroupSnapshotContentName = "kubernetes.io/created-for/volumegroupsnapshotcontent/name";
 
     /// <summary>Marks what this driver created; the value is the driver name.</summary>
     public const string ManagedBy = "csi.csidriver.io/managed-by";

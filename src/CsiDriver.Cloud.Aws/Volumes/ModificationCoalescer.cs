@@ -75,9 +75,15 @@ public sealed class ModificationCoalescer(
     {
         while (true)
         {
-            // Let partners of the first request arrive (an expand and a modify sent by two sidecars).
+            // Let partners of the first request arrive (an expand and a modify sent by two sidecars). The volume is
+            // read meanwhile: on a Describe made for other waiters in the window when there is one.
+            Task<Volume?>? read = null;
             if (tuning.ModifyCoalesceWindow > TimeSpan.Zero)
             {
+                lock (_queues)
+                {
+                    read = queue.Pending.Count > 0 ? pollers.Volumes.GetAsync(volumeId, tuning.ModifyCoalesceWindow, CancellationToken.None) : null;
+                }
                 await Task.Delay(tuning.ModifyCoalesceWindow).ConfigureAwait(false);
             }
             Batch batch;
@@ -95,7 +101,7 @@ public sealed class ModificationCoalescer(
             try
             {
                 logger.LogDebug("Modifying {VolumeId} for {Requests} folded request(s)", volumeId, batch.Requests);
-                batch.Completion.TrySetResult(await ApplyAsync(volumeId, batch.Target).ConfigureAwait(false));
+                batch.Completion.TrySetResult(await ApplyAsync(volumeId, batch.Target, read).ConfigureAwait(false));
             }
 #pragma warning disable CA1031 // Every waiter of the batch receives the failure.
             catch (Exception ex)
@@ -106,10 +112,10 @@ public sealed class ModificationCoalescer(
         }
     }
 
-    private async Task<Volume> ApplyAsync(string volumeId, ModifyTarget target)
+    private async Task<Volume> ApplyAsync(string volumeId, ModifyTarget target, Task<Volume?>? read)
     {
         var ct = CancellationToken.None;
-        var volume = await pollers.Volumes.GetAsync(volumeId, ct).ConfigureAwait(false)
+        var volume = await (read ?? pollers.Volumes.GetAsync(volumeId, ct)).ConfigureAwait(false)
             ?? throw StorageException.NotFound($"volume {volumeId} does not exist");
 
         var currentType = volume.VolumeType?.Value ?? VolumeTypeLimits.Gp3;

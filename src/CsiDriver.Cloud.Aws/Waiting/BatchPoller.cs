@@ -11,13 +11,17 @@ public delegate Task<IReadOnlyDictionary<string, T>> BatchDescribe<T>(IReadOnlyL
 /// <param name="What">What is awaited, for the timeout message ("volume vol-1 to become available").</param>
 /// <param name="Immediate">Describe as soon as possible instead of after the first poll interval.</param>
 /// <param name="RecentlyCreated">The id was just created: "not found" means "not visible yet" during the grace window.</param>
-public sealed record WaitSpec(string What, bool Immediate = false, bool RecentlyCreated = false);
+/// <param name="Within">When set, the first Describe comes after this long instead of after the first poll interval.</param>
+public sealed record WaitSpec(string What, bool Immediate = false, bool RecentlyCreated = false, TimeSpan? Within = null);
 
 /// <summary>
 /// One loop per resource type that serves every waiter with as few Describe calls as it can: all waiters
 /// that are due are described together, up to <c>maxIdsPerCall</c> ids per call, so N concurrent waits
 /// cost about ceil(N / max) calls per round instead of N. Each waiter has its own exponential backoff
 /// (doubling from the initial interval to the cap); waiters due at about the same time share a call.
+/// A call that goes out anyway also carries the waiters not due yet, as far as its id limit allows: they
+/// learn their state for free, and count as polled (without advancing their backoff), so under a steady
+/// stream of waits the loop makes about one call per initial interval instead of one per waiter that falls due.
 /// A throttled or unreachable EC2 only delays the waiters; other failures end them.
 /// </summary>
 public sealed class BatchPoller<T> where T : class
@@ -64,6 +68,16 @@ public sealed class BatchPoller<T> where T : class
         WaitAsync(id, _ => true, new WaitSpec($"{_resource} {id}", Immediate: true), cancellationToken);
 
     /// <summary>
+    /// The state as described at some moment between now and <paramref name="within"/> from now: it rides on a
+    /// call made for other waiters in that time, and is described on its own only at the end. For a caller that
+    /// waits anyway (a coalescing window) and needs no fresher answer than that.
+    /// </summary>
+    public Task<T?> GetAsync(string id, TimeSpan within, CancellationToken cancellationToken) =>
+        within <= TimeSpan.Zero
+            ? GetAsync(id, cancellationToken)
+            : WaitAsync(id, _ => true, new WaitSpec($"{_resource} {id}", Within: within), cancellationToken);
+
+    /// <summary>
     /// Waits until <paramref name="done"/> accepts the state (null = EC2 says it does not exist) and returns it.
     /// <paramref name="done"/> may throw a StorageException to end the wait with that failure.
     /// </summary>
@@ -74,7 +88,7 @@ public sealed class BatchPoller<T> where T : class
         var waiter = new Waiter(id, done, spec)
         {
             Interval = _tuning.PollInitialInterval,
-            NextDue = spec.Immediate ? now : now + _tuning.PollInitialInterval,
+            NextDue = spec.Immediate ? now : now + (spec.Within ?? _tuning.PollInitialInterval),
             GraceUntil = spec.RecentlyCreated ? now + _tuning.NotFoundGrace : DateTimeOffset.MinValue,
             Deadline = now + _tuning.WaitTimeout,
         };
@@ -148,6 +162,7 @@ public sealed class BatchPoller<T> where T : class
                     // is cheaper than another call a moment later.
                     var horizon = now + _tuning.PollInitialInterval / 2;
                     due = _waiters.Where(w => w.NextDue <= horizon).ToList();
+                    due.AddRange(Riders(due));
                 }
                 _wake = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
                 wake = _wake.Task;
@@ -172,6 +187,37 @@ public sealed class BatchPoller<T> where T : class
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// Waiters not due yet that fit into the calls the due ones need anyway (the last call's spare ids), soonest
+    /// due first. Called under the lock.
+    /// </summary>
+    private List<Waiter> Riders(List<Waiter> due)
+    {
+        var ids = new HashSet<string>(due.Select(w => w.Id), StringComparer.Ordinal);
+        var spare = (_maxIdsPerCall - (ids.Count % _maxIdsPerCall)) % _maxIdsPerCall;
+        var riders = new List<Waiter>();
+        if (spare == 0)
+        {
+            return riders;
+        }
+        var dueSet = new HashSet<Waiter>(due);
+        foreach (var waiter in _waiters.Where(w => !dueSet.Contains(w)).OrderBy(w => w.NextDue))
+        {
+            if (ids.Add(waiter.Id))
+            {
+                if (spare == 0)
+                {
+                    ids.Remove(waiter.Id);
+                    continue;
+                }
+                spare--;
+            }
+            waiter.Riding = true;
+            riders.Add(waiter);
+        }
+        return riders;
     }
 
     private async Task PollAsync(List<Waiter> due)
@@ -253,6 +299,12 @@ public sealed class BatchPoller<T> where T : class
             return;
         }
         waiter.NextDue = now + waiter.Interval;
+        if (waiter.Riding)
+        {
+            // Described early, on another waiter's call: its own schedule starts over, its backoff stays.
+            waiter.Riding = false;
+            return;
+        }
         var doubled = waiter.Interval * 2;
         waiter.Interval = doubled > _tuning.PollMaxInterval ? _tuning.PollMaxInterval : doubled;
     }
@@ -268,5 +320,8 @@ public sealed class BatchPoller<T> where T : class
         public DateTimeOffset NextDue { get; set; }
         public DateTimeOffset GraceUntil { get; set; }
         public DateTimeOffset Deadline { get; set; }
+
+        /// <summary>Described on a call made for other waiters (not due itself).</summary>
+        public bool Riding { get; set; }
     }
 }

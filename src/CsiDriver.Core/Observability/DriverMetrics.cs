@@ -20,6 +20,8 @@ public sealed class DriverMetrics : IDisposable
     private readonly Counter<long> _cloudErrors;
     private readonly Counter<long> _cloudThrottled;
     private readonly Histogram<long> _pollerBatchSize;
+    private readonly Counter<long> _snapshotCopies;
+    private readonly Counter<long> _snapshotCopyFailures;
     private Func<long>? _loopDevicesInUse;
 
     public DriverMetrics(IMeterFactory? meterFactory = null)
@@ -33,6 +35,8 @@ public sealed class DriverMetrics : IDisposable
         _cloudErrors = _meter.CreateCounter<long>("cloud_api_errors", description: "Cloud API calls that failed, by backend, action and error code.");
         _cloudThrottled = _meter.CreateCounter<long>("cloud_api_throttled", description: "Cloud API calls refused by throttling, by backend and action.");
         _pollerBatchSize = _meter.CreateHistogram<long>("poller_batch_size", description: "Waiters served by one Describe call, by resource.");
+        _snapshotCopies = _meter.CreateCounter<long>("snapshot_copies_started", description: "Snapshot copies to another region started, by target region.");
+        _snapshotCopyFailures = _meter.CreateCounter<long>("snapshot_copy_failures", description: "Snapshot copies to another region that failed, by target region and reason.");
         _meter.CreateObservableGauge("local_loop_devices_in_use", () => _loopDevicesInUse?.Invoke() ?? 0, description: "Loop devices attached by the local backend.");
     }
 
@@ -67,6 +71,12 @@ public sealed class DriverMetrics : IDisposable
 
     public void PollerBatch(string resource, int waiters) =>
         _pollerBatchSize.Record(waiters, new KeyValuePair<string, object?>("resource", resource));
+
+    public void SnapshotCopyStarted(string region) =>
+        _snapshotCopies.Add(1, new KeyValuePair<string, object?>("region", region));
+
+    public void SnapshotCopyFailed(string region, string reason) =>
+        _snapshotCopyFailures.Add(1, new KeyValuePair<string, object?>("region", region), new KeyValuePair<string, object?>("reason", reason));
 
     /// <summary>The local backend registers how to count its loop devices.</summary>
     public void ObserveLoopDevices(Func<long> count) => _loopDevicesInUse = count;

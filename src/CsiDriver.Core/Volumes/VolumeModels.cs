@@ -44,7 +44,8 @@ public sealed record SnapshotInfo(
     string SourceVolumeId,
     long SizeBytes,
     DateTimeOffset CreatedAt,
-    bool ReadyToUse);
+    bool ReadyToUse,
+    string? GroupSnapshotId = null);
 
 /// <summary>ListSnapshots filters; each is optional.</summary>
 public sealed record SnapshotFilter(string? SnapshotId, string? SourceVolumeId);

@@ -90,6 +90,7 @@ public static class ControllerMapper
         SizeBytes = info.SizeBytes,
         CreationTime = Timestamp.FromDateTimeOffset(info.CreatedAt),
         ReadyToUse = info.ReadyToUse,
+        GroupSnapshotId = info.GroupSnapshotId ?? string.Empty,
     };
 
     public static void AddAll(Google.Protobuf.Collections.MapField<string, string> target, IEnumerable<KeyValuePair<string, string>> entries)

@@ -3,11 +3,12 @@ using Csi.V1;
 using CsiDriver.Core;
 using CsiDriver.Core.Volumes;
 using Grpc.Core;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace CsiDriver.Driver.Identity;
 
 /// <summary>CSI Identity: who the plugin is, what it offers, and whether it is ready.</summary>
-public sealed class IdentityService(DriverOptions options, IReadinessCheck readiness) : Csi.V1.Identity.IdentityBase
+public sealed class IdentityService(DriverOptions options, IReadinessCheck readiness, IServiceProvider services) : Csi.V1.Identity.IdentityBase
 {
     private static readonly string VendorVersion =
         typeof(IdentityService).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0]
@@ -22,6 +23,11 @@ public sealed class IdentityService(DriverOptions options, IReadinessCheck readi
         if (options.RunsController)
         {
             response.Capabilities.Add(Service(PluginCapability.Types.Service.Types.Type.ControllerService));
+            // Asked, not resolved (see GroupControllerService): a probe must not build the backend.
+            if (services.GetService<IServiceProviderIsService>()?.IsService(typeof(IGroupSnapshotProvider)) == true)
+            {
+                response.Capabilities.Add(Service(PluginCapability.Types.Service.Types.Type.GroupControllerService));
+            }
         }
         response.Capabilities.Add(Service(PluginCapability.Types.Service.Types.Type.VolumeAccessibilityConstraints));
         response.Capabilities.Add(new PluginCapability

@@ -1,6 +1,7 @@
 using Amazon.EC2;
 using Amazon.EC2.Model;
 using CsiDriver.Cloud.Aws.Attachments;
+using CsiDriver.Cloud.Aws.Volumes;
 using CsiDriver.Core.Errors;
 using CsiDriver.Core.Volumes;
 using CsiDriver.Testing;
@@ -299,5 +300,106 @@ public sealed class AttachmentManagerTests : IDisposable
 
         Assert.Equal(1, _ec2.Calls("AttachVolume"));
         Assert.StartsWith("/dev/xvd", context[AttachmentManager.DevicePathKey], StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Attach_to_a_described_instance_and_its_detach_go_to_EC2_without_describing_first()
+    {
+        _ec2.AddVolume("vol-1");
+        _ec2.AddVolume("vol-2");
+        _ec2.AddInstance("i-1");
+        await _ec2.Provider.PublishAsync(Publish("vol-1", "i-1"), CancellationToken.None);
+        var describesAtCall = new List<int>();
+        _ec2.Mock.Setup(c => c.AttachVolumeAsync(It.IsAny<AttachVolumeRequest>(), It.IsAny<CancellationToken>()))
+            .Returns((AttachVolumeRequest r, CancellationToken _) =>
+            {
+                describesAtCall.Add(_ec2.Calls("DescribeVolumes") + _ec2.Calls("DescribeInstances"));
+                _ec2.Volumes[r.VolumeId].Attachments = [new VolumeAttachment { InstanceId = r.InstanceId, Device = r.Device, State = VolumeAttachmentState.Attached }];
+                return Task.FromResult(new AttachVolumeResponse());
+            });
+        _ec2.Mock.Setup(c => c.DetachVolumeAsync(It.IsAny<DetachVolumeRequest>(), It.IsAny<CancellationToken>()))
+            .Returns((DetachVolumeRequest r, CancellationToken _) =>
+            {
+                describesAtCall.Add(_ec2.Calls("DescribeVolumes") + _ec2.Calls("DescribeInstances"));
+                _ec2.Volumes[r.VolumeId].Attachments = [];
+                return Task.FromResult(new DetachVolumeResponse());
+            });
+        var describesBefore = _ec2.Calls("DescribeVolumes") + _ec2.Calls("DescribeInstances");
+
+        var context = await _ec2.Provider.PublishAsync(Publish("vol-2", "i-1"), CancellationToken.None);
+        var describesAfterAttach = _ec2.Calls("DescribeVolumes") + _ec2.Calls("DescribeInstances");
+        await _ec2.Provider.UnpublishAsync("vol-2", "i-1", CancellationToken.None);
+
+        Assert.Equal([describesBefore, describesAfterAttach], describesAtCall);
+        Assert.NotEqual("/dev/xvdba", context[AttachmentManager.DevicePathKey]);
+        Assert.Null(_ec2.Devices.Reserved("i-1", "vol-2"));
+    }
+
+    [Fact]
+    public async Task Attach_that_EC2_refuses_is_answered_from_the_described_volume()
+    {
+        _ec2.AddVolume("vol-1");
+        var elsewhere = _ec2.AddVolume("vol-2");
+        _ec2.AddInstance("i-1");
+        await _ec2.Provider.PublishAsync(Publish("vol-1", "i-1"), CancellationToken.None);
+        // Attached to i-2 behind this process's back: EC2 refuses, the described path names the other node.
+        elsewhere.Attachments = [new VolumeAttachment { InstanceId = "i-2", Device = "/dev/xvdba", State = VolumeAttachmentState.Attached }];
+        _ec2.Mock.Setup(c => c.AttachVolumeAsync(It.Is<AttachVolumeRequest>(r => r.VolumeId == "vol-2"), It.IsAny<CancellationToken>()))
+            .ThrowsAsync(Ec2Mock.Error("VolumeInUse", "vol-2 is already attached to an instance"));
+
+        var error = await Assert.ThrowsAsync<StorageException>(() => _ec2.Provider.PublishAsync(Publish("vol-2", "i-1"), CancellationToken.None));
+
+        Assert.Equal(FailureKind.FailedPrecondition, error.Kind);
+        Assert.Contains("i-2", error.Message, StringComparison.Ordinal);
+        Assert.Null(_ec2.Devices.Reserved("i-1", "vol-2"));
+    }
+
+    [Fact]
+    public async Task Volumes_the_instance_description_shows_are_published_again_without_a_second_attach()
+    {
+        _ec2.AddVolume("vol-1");
+        var attached = _ec2.AddVolume("vol-2");
+        var instance = _ec2.AddInstance("i-1");
+        attached.Attachments = [new VolumeAttachment { InstanceId = "i-1", Device = "/dev/xvdbz", State = VolumeAttachmentState.Attached }];
+        instance.BlockDeviceMappings.Add(new InstanceBlockDeviceMapping { DeviceName = "/dev/xvdbz", Ebs = new EbsInstanceBlockDevice { VolumeId = "vol-2" } });
+        await _ec2.Provider.PublishAsync(Publish("vol-1", "i-1"), CancellationToken.None);
+
+        var context = await _ec2.Provider.PublishAsync(Publish("vol-2", "i-1"), CancellationToken.None);
+
+        Assert.Equal("/dev/xvdbz", context[AttachmentManager.DevicePathKey]);
+        Assert.Equal(1, _ec2.Calls("AttachVolume"));
+    }
+
+    [Fact]
+    public async Task Direct_read_write_attach_clears_a_readonly_mark_left_behind()
+    {
+        _ec2.AddVolume("vol-1");
+        var marked = _ec2.AddVolume("vol-2");
+        marked.Tags = [new Tag(EbsTags.PublishedReadOnly("i-1"), "true")];
+        _ec2.AddInstance("i-1");
+        await _ec2.Provider.PublishAsync(Publish("vol-1", "i-1"), CancellationToken.None);
+
+        await _ec2.Provider.PublishAsync(Publish("vol-2", "i-1"), CancellationToken.None);
+
+        _ec2.Mock.Verify(c => c.DeleteTagsAsync(It.Is<DeleteTagsRequest>(r => r.Resources.Single() == "vol-2" && r.Tags.Single().Key == EbsTags.PublishedReadOnly("i-1")),
+            It.IsAny<CancellationToken>()), Times.Once);
+        Assert.Equal(0, _ec2.Calls("CreateTags"));
+    }
+
+    [Fact]
+    public async Task Detach_that_EC2_refuses_is_answered_from_the_described_volume()
+    {
+        var volume = _ec2.AddVolume("vol-1");
+        _ec2.AddInstance("i-1");
+        await _ec2.Provider.PublishAsync(Publish("vol-1", "i-1"), CancellationToken.None);
+        // Detached behind this process's back: EC2 refuses, the volume shows no attachment, unpublish is done.
+        volume.Attachments = [];
+        _ec2.Mock.Setup(c => c.DetachVolumeAsync(It.IsAny<DetachVolumeRequest>(), It.IsAny<CancellationToken>()))
+            .ThrowsAsync(Ec2Mock.Error("IncorrectState", "Volume 'vol-1' is in the 'available' state."));
+
+        await _ec2.Provider.UnpublishAsync("vol-1", "i-1", CancellationToken.None);
+
+        Assert.Equal(1, _ec2.Calls("DetachVolume"));
+        Assert.Null(_ec2.Devices.Reserved("i-1", "vol-1"));
     }
 }

@@ -78,6 +78,36 @@ public sealed class BatchPollerTests
     }
 
     [Fact]
+    public async Task A_call_made_for_one_waiter_carries_the_waiters_not_due_yet()
+    {
+        // The wait is not due for a minute: only the Get's call can resolve it before the test's bound.
+        using var ec2 = new Ec2Mock(new AwsTuning { PollInitialInterval = TimeSpan.FromMinutes(1), PollMaxInterval = TimeSpan.FromMinutes(1) });
+        ec2.AddVolume("vol-waiting");
+        ec2.AddVolume("vol-got");
+        var wait = ec2.Pollers.Volumes.WaitAsync("vol-waiting", v => v?.State == VolumeState.Available, new WaitSpec("vol-waiting"), CancellationToken.None);
+
+        var got = await ec2.Pollers.Volumes.GetAsync("vol-got", CancellationToken.None);
+
+        Assert.NotNull(got);
+        Assert.Equal("vol-waiting", (await wait.WaitAsync(TimeSpan.FromSeconds(30)))!.VolumeId);
+        Assert.Equal(1, ec2.Calls("DescribeVolumes"));
+    }
+
+    [Fact]
+    public async Task A_read_within_a_window_rides_on_a_call_made_in_it()
+    {
+        using var ec2 = new Ec2Mock(new AwsTuning { PollInitialInterval = TimeSpan.FromMinutes(1), PollMaxInterval = TimeSpan.FromMinutes(1) });
+        ec2.AddVolume("vol-read");
+        ec2.AddVolume("vol-got");
+        var read = ec2.Pollers.Volumes.GetAsync("vol-read", TimeSpan.FromMinutes(1), CancellationToken.None);
+
+        await ec2.Pollers.Volumes.GetAsync("vol-got", CancellationToken.None);
+
+        Assert.Equal("vol-read", (await read.WaitAsync(TimeSpan.FromSeconds(30)))!.VolumeId);
+        Assert.Equal(1, ec2.Calls("DescribeVolumes"));
+    }
+
+    [Fact]
     public async Task Not_found_right_after_create_is_not_gone()
     {
         using var ec2 = new Ec2Mock();

@@ -29,7 +29,9 @@ public sealed class SidecarCompatibilityTests
         await using var driver = await RunningDriver.StartLocalAsync(dir);
         var advertised = await AdvertisedAsync(driver);
 
-        Assert.Equal([ServiceType.ControllerService, ServiceType.VolumeAccessibilityConstraints], advertised.Services);
+        // GROUP_CONTROLLER_SERVICE (CSI v1.9) and CREATE_DELETE_GET_VOLUME_GROUP_SNAPSHOT: v1.11 values, known to
+        // csi-snapshotter v8.2.0 (group snapshots behind its CSIVolumeGroupSnapshot gate).
+        Assert.Equal([ServiceType.ControllerService, ServiceType.GroupControllerService, ServiceType.VolumeAccessibilityConstraints], advertised.Services);
         Assert.Equal([PluginCapability.Types.VolumeExpansion.Types.Type.Online], advertised.Expansion);
         Assert.Equal(
             [
@@ -43,7 +45,7 @@ public sealed class SidecarCompatibilityTests
         Assert.Equal(
             [NodeType.StageUnstageVolume, NodeType.ExpandVolume, NodeType.GetVolumeStats, NodeType.VolumeCondition, NodeType.SingleNodeMultiWriter],
             advertised.Node);
-        Assert.Empty(advertised.GroupController);
+        Assert.Equal([GroupControllerServiceCapability.Types.RPC.Types.Type.CreateDeleteGetVolumeGroupSnapshot], advertised.GroupController);
 
         Assert.All(advertised.Services, s => Assert.InRange((int)s, 1, MaxPluginServiceV1_11));
         Assert.All(advertised.Expansion, e => Assert.InRange((int)e, 1, MaxVolumeExpansionV1_11));

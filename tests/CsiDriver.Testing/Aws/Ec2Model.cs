@@ -49,7 +49,9 @@ public sealed record Ec2SnapshotView(
     bool Visible,
     string Description,
     IReadOnlyDictionary<string, string> Tags,
-    IReadOnlyList<string> FastRestoreZones);
+    IReadOnlyList<string> FastRestoreZones,
+    bool Encrypted = false,
+    string? KmsKeyId = null);
 
 internal sealed class SimVolume
 {
@@ -143,7 +145,7 @@ internal sealed class SimSnapshot
 
     public Ec2SnapshotView View(DateTimeOffset now) => new(
         Id, VolumeId, VolumeSize, State(now), IsVisible(now), Description, new Dictionary<string, string>(Tags),
-        FastRestore.Keys.Order(StringComparer.Ordinal).ToList());
+        FastRestore.Keys.Order(StringComparer.Ordinal).ToList(), Encrypted, KmsKeyId);
 }
 
 internal sealed class SimModification

@@ -28,7 +28,7 @@ internal sealed partial class Ec2Service(Ec2SimulatorOptions options, Ec2Statist
         "CreateVolume", "DeleteVolume", "DescribeVolumes", "AttachVolume", "DetachVolume", "ModifyVolume",
         "DescribeVolumesModifications", "CreateSnapshot", "DeleteSnapshot", "DescribeSnapshots", "CreateTags",
         "DeleteTags", "DescribeInstances", "DescribeAvailabilityZones", "EnableFastSnapshotRestores",
-        "DescribeFastSnapshotRestores", "CopyVolumes",
+        "DescribeFastSnapshotRestores", "CopyVolumes", "CreateSnapshots", "CopySnapshot",
     };
 
     public void AddInstance(Ec2InstanceSeed seed)
@@ -60,6 +60,8 @@ internal sealed partial class Ec2Service(Ec2SimulatorOptions options, Ec2Statist
     /// <summary>Handles one action; writes the response body or throws <see cref="Ec2ErrorException"/>.</summary>
     public Action<XmlWriter> Handle(Ec2Request request)
     {
+        // The source of a copy lives in another region's service: read it before taking this one's lock.
+        var copySource = request.Action == "CopySnapshot" ? CopySourceOf(request) : null;
         lock (_gate)
         {
             var now = Advance();
@@ -74,6 +76,8 @@ internal sealed partial class Ec2Service(Ec2SimulatorOptions options, Ec2Statist
                 "ModifyVolume" => ModifyVolume(request, now),
                 "DescribeVolumesModifications" => DescribeVolumesModifications(request, now),
                 "CreateSnapshot" => CreateSnapshot(request, now),
+                "CreateSnapshots" => CreateSnapshots(request, now),
+                "CopySnapshot" => CopySnapshot(request, now, copySource!),
                 "DeleteSnapshot" => DeleteSnapshot(request),
                 "DescribeSnapshots" => DescribeSnapshots(request, now),
                 "CreateTags" => CreateTags(request),

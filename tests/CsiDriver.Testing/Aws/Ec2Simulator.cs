@@ -21,13 +21,14 @@ public sealed class Ec2Simulator : IAsyncDisposable
 {
     private readonly WebApplication _app;
     private readonly Ec2Service _service;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Ec2Service> _otherRegions = new(StringComparer.Ordinal);
     private readonly Ec2Throttle _throttle;
 
     private Ec2Simulator(WebApplication app, Ec2SimulatorOptions options)
     {
         _app = app;
         Options = options;
-        _service = new Ec2Service(options, Statistics);
+        _service = NewRegion(options.Region);
         _throttle = new Ec2Throttle(() => Options.Throttling, options.TimeProvider);
     }
 
@@ -72,6 +73,13 @@ public sealed class Ec2Simulator : IAsyncDisposable
     /// <summary>Every snapshot, including ones still invisible to Describe*.</summary>
     public IReadOnlyList<Ec2SnapshotView> Snapshots() => _service.Snapshots();
 
+    /// <summary>
+    /// Every snapshot of another region's account. The simulator serves every region on its one URL and tells them
+    /// apart by the region in the request's SigV4 credential scope (the SDK signs for the client's region), so a
+    /// driver with --aws-ec2-region-endpoints us-west-2=URL talks to this simulator's us-west-2.
+    /// </summary>
+    public IReadOnlyList<Ec2SnapshotView> Snapshots(string region) => ServiceFor(region).Snapshots();
+
     /// <summary>Refills every token bucket (e.g. between the setup and the measured part of a benchmark).</summary>
     public void ResetThrottling() => _throttle.Reset();
 
@@ -79,6 +87,27 @@ public sealed class Ec2Simulator : IAsyncDisposable
     {
         await _app.StopAsync().ConfigureAwait(false);
         await _app.DisposeAsync().ConfigureAwait(false);
+    }
+
+    private Ec2Service NewRegion(string region) => new(Options, Statistics)
+    {
+        Region = region,
+        RegionSnapshots = (sourceRegion, id) => ServiceFor(sourceRegion).SnapshotView(id),
+    };
+
+    private Ec2Service ServiceFor(string region) =>
+        region.Length == 0 || region == Options.Region ? _service : _otherRegions.GetOrAdd(region, NewRegion);
+
+    /// <summary>The region of "AWS4-HMAC-SHA256 Credential=AKID/20260101/us-west-2/ec2/aws4_request, ..."; empty when unsigned.</summary>
+    private static string RegionOf(string authorization)
+    {
+        var start = authorization.IndexOf("Credential=", StringComparison.Ordinal);
+        if (start < 0)
+        {
+            return "";
+        }
+        var scope = authorization[(start + "Credential=".Length)..].Split(',')[0].Split('/');
+        return scope.Length >= 3 ? scope[2] : "";
     }
 
     private async Task HandleAsync(HttpContext context)
@@ -139,7 +168,7 @@ public sealed class Ec2Simulator : IAsyncDisposable
                 // EC2 answers throttling with 503 and RequestLimitExceeded.
                 throw new Ec2ErrorException("RequestLimitExceeded", "Request limit exceeded.", 503);
             }
-            var write = _service.Handle(request);
+            var write = ServiceFor(RegionOf(context.Request.Headers.Authorization.ToString())).Handle(request);
             body = Ec2Xml.Response(action, requestId, write);
             status = 200;
             if (fault?.DelayAfter > TimeSpan.Zero)

@@ -97,7 +97,7 @@ public sealed class Ec2ThrottlingOptions
     /// <summary>Describe*: non-mutating actions.</summary>
     public TokenBucketLimit Describe { get; set; } = new(100, 20);
 
-    /// <summary>CreateVolume, DeleteVolume, CreateSnapshot, DeleteSnapshot (and CopyVolumes, which creates a volume too).</summary>
+    /// <summary>CreateVolume, DeleteVolume, CreateSnapshot(s), DeleteSnapshot (and CopyVolumes, which creates a volume too).</summary>
     public TokenBucketLimit VolumeLifecycle { get; set; } = new(100, 5);
 
     /// <summary>AttachVolume, DetachVolume, ModifyVolume.</summary>
@@ -122,7 +122,7 @@ public sealed class Ec2ThrottlingOptions
         return action switch
         {
             _ when action.StartsWith("Describe", StringComparison.Ordinal) => Describe,
-            "CreateVolume" or "DeleteVolume" or "CreateSnapshot" or "DeleteSnapshot" or "CopyVolumes" => VolumeLifecycle,
+            "CreateVolume" or "DeleteVolume" or "CreateSnapshot" or "CreateSnapshots" or "DeleteSnapshot" or "CopyVolumes" => VolumeLifecycle,
             "AttachVolume" or "DetachVolume" or "ModifyVolume" => Attachment,
             _ => OtherMutating,
         };

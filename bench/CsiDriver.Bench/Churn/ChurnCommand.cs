@@ -1,0 +1,146 @@
+using System.Globalization;
+
+namespace CsiDriver.Bench.Churn;
+
+/// <summary>The "churn" command line: which N, which builds, how many repetitions. See bench/README.md.</summary>
+public static class ChurnCommand
+{
+    private const string Usage = """
+        usage: CsiDriver.Bench churn [--smoke] [--volumes 1000] [--instances 40] [--expand-percent 10] [--snapshot-percent 10]
+                                     [--driver PATH/csi-driver.dll] [--label NAME]
+                                     [--baseline PATH/csi-driver.dll] [--baseline-label NAME] [--runs 1]
+                                     [--timeout SECONDS (per run, default 900)] [--rpc-deadline SECONDS (default 60)]
+          --smoke      40 volumes over 4 instances, well under a minute per build (CI): prints the tables, asserts nothing on time
+          --baseline   another build's csi-driver.dll; each run of it alternates with a run of --driver on the same workload
+        """;
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var volumes = new List<int> { 1000 };
+        var instances = 40;
+        var expandPercent = 10;
+        var snapshotPercent = 10;
+        var driver = Path.Combine(AppContext.BaseDirectory, "csi-driver.dll");
+        var label = "this build";
+        string? baseline = null;
+        var baselineLabel = "baseline";
+        var runs = 1;
+        var runTimeout = TimeSpan.FromSeconds(900);
+        var rpcDeadline = TimeSpan.FromSeconds(60);
+        for (var i = 0; i < args.Length; i++)
+        {
+            string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
+            int Int() => int.Parse(Value(), CultureInfo.InvariantCulture);
+            switch (args[i])
+            {
+                case "--smoke":
+                    volumes = [40];
+                    instances = 4;
+                    runTimeout = TimeSpan.FromSeconds(120);
+                    break;
+                case "--volumes":
+                    volumes = BenchArguments.Counts(Value());
+                    break;
+                case "--instances":
+                    instances = Int();
+                    break;
+                case "--expand-percent":
+                    expandPercent = Int();
+                    break;
+                case "--snapshot-percent":
+                    snapshotPercent = Int();
+                    break;
+                case "--driver":
+                    driver = Path.GetFullPath(Value());
+                    break;
+                case "--label":
+                    label = Value();
+                    break;
+                case "--baseline":
+                    baseline = Path.GetFullPath(Value());
+                    break;
+                case "--baseline-label":
+                    baselineLabel = Value();
+                    break;
+                case "--runs":
+                    runs = Int();
+                    break;
+                case "--timeout":
+                    runTimeout = BenchArguments.Seconds(Value());
+                    break;
+                case "--rpc-deadline":
+                    rpcDeadline = BenchArguments.Seconds(Value());
+                    break;
+                case "-h" or "--help":
+                    Console.WriteLine(Usage);
+                    return 0;
+                default:
+                    Console.Error.WriteLine($"unknown argument {args[i]} (try churn --help)");
+                    return 2;
+            }
+        }
+        var errors = new List<string>();
+        if (volumes.Count == 0 || volumes.Any(v => v <= 0) || instances <= 0 || runs <= 0)
+        {
+            errors.Add("--volumes, --instances and --runs must be positive");
+        }
+        else if (volumes.Any(v => (v + instances - 1) / instances > 26))
+        {
+            errors.Add("more than 26 volumes per instance (27 attachment slots less the root volume): raise --instances");
+        }
+        if (expandPercent is < 0 or > 100 || snapshotPercent is < 0 or > 100)
+        {
+            errors.Add("--expand-percent and --snapshot-percent must be 0..100");
+        }
+        foreach (var dll in new[] { driver, baseline }.OfType<string>().Where(d => !File.Exists(d)))
+        {
+            errors.Add($"no csi-driver build at {dll}");
+        }
+        if (errors.Count > 0)
+        {
+            errors.ForEach(Console.Error.WriteLine);
+            return 2;
+        }
+
+        var builds = new List<(string Label, string Dll)>();
+        if (baseline is not null)
+        {
+            builds.Add((baselineLabel, baseline));
+        }
+        builds.Add((label, driver));
+        Console.WriteLine($"CsiDriver churn benchmark: {Environment.ProcessorCount} cores, load average {LoadAverage()}, "
+            + $"{instances} instances, {expandPercent} % expanded, {snapshotPercent} % snapshotted, {runs} run(s) per build");
+        var results = new List<ChurnResult>();
+        foreach (var n in volumes)
+        {
+            for (var run = 1; run <= runs; run++)
+            {
+                foreach (var (buildLabel, dll) in builds)
+                {
+                    var settings = new ChurnSettings(buildLabel, dll, n, instances, expandPercent, snapshotPercent, runTimeout, rpcDeadline);
+                    Console.WriteLine();
+                    Console.WriteLine($"== {buildLabel}, N = {n}, run {run}/{runs} (load average {LoadAverage()}) ...");
+                    var result = await ChurnBenchmark.RunAsync(settings, CancellationToken.None);
+                    ChurnReport.Print(result, Console.Out);
+                    results.Add(result);
+                }
+            }
+        }
+        Console.WriteLine();
+        ChurnReport.PrintSummary(results, Console.Out);
+        Console.WriteLine($"load average at the end: {LoadAverage()}");
+        return results.All(r => r.Failed == 0) ? 0 : 1;
+    }
+
+    private static string LoadAverage()
+    {
+        try
+        {
+            return string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3));
+        }
+        catch (IOException)
+        {
+            return "unknown";
+        }
+    }
+}

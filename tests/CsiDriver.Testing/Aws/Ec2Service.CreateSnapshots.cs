@@ -1,0 +1,81 @@
+using System.Xml;
+
+namespace CsiDriver.Testing.Aws;
+
+/// <summary>
+/// CreateSnapshots: a crash-consistent snapshot of every volume attached to one instance, at one point in time,
+/// minus the boot volume (ExcludeBootVolume) and the data volumes listed in ExcludeDataVolumeId.N.
+/// </summary>
+internal sealed partial class Ec2Service
+{
+    private const string RootDevice = "/dev/xvda";
+
+    private Action<XmlWriter> CreateSnapshots(Ec2Request request, DateTimeOffset now)
+    {
+        var instanceId = request.Required("InstanceSpecification.InstanceId");
+        if (!_instances.TryGetValue(instanceId, out var instance))
+        {
+            throw new Ec2ErrorException("InvalidInstanceID.NotFound", $"The instance ID '{instanceId}' does not exist");
+        }
+        var excludeBoot = request.GetBool("InstanceSpecification.ExcludeBootVolume") ?? false;
+        var excluded = request.GetList("InstanceSpecification.ExcludeDataVolumeId").ToHashSet(StringComparer.Ordinal);
+        var attached = BlockDevices(instance, now).Where(b => b.Status == "attached").ToList();
+        foreach (var id in excluded.Where(id => attached.All(b => b.VolumeId != id)))
+        {
+            throw new Ec2ErrorException("InvalidParameterValue", $"Volume {id} is not attached to instance {instanceId}.");
+        }
+        var description = request.Get("Description") ?? "";
+        var tags = request.GetTagSpecifications("snapshot");
+        var made = new List<SimSnapshot>();
+        foreach (var device in attached)
+        {
+            if ((excludeBoot && device.Device == RootDevice) || excluded.Contains(device.VolumeId))
+            {
+                continue;
+            }
+            var volume = _volumes.GetValueOrDefault(device.VolumeId);
+            var snapshot = new SimSnapshot
+            {
+                Id = NewId("snap"),
+                VolumeId = device.VolumeId,
+                VolumeSize = volume?.Size ?? 8,
+                Description = description,
+                Encrypted = volume?.Encrypted ?? false,
+                KmsKeyId = volume?.KmsKeyId,
+                OwnerId = options.AccountId,
+                StartTime = now,
+                CompletedAt = now + options.SnapshotDelay,
+                VisibleAt = now + options.VisibilityDelay,
+            };
+            foreach (var (key, value) in tags)
+            {
+                snapshot.Tags[key] = value;
+            }
+            made.Add(snapshot);
+        }
+        if (made.Count == 0)
+        {
+            throw new Ec2ErrorException("InvalidParameterValue", $"No volumes of instance {instanceId} are left to snapshot after the exclusions.");
+        }
+        foreach (var snapshot in made)
+        {
+            _snapshots[snapshot.Id] = snapshot;
+        }
+        return w => w.Set("snapshotSet", made, s =>
+        {
+            w.El("snapshotId", s.Id);
+            w.El("volumeId", s.VolumeId);
+            w.El("state", s.State(now));
+            w.El("startTime", s.StartTime);
+            w.El("progress", s.Progress(now));
+            w.El("ownerId", s.OwnerId);
+            w.El("volumeSize", s.VolumeSize);
+            w.El("description", s.Description);
+            w.El("encrypted", s.Encrypted);
+            if (s.Tags.Count > 0)
+            {
+                w.Tags(s.Tags);
+            }
+        });
+    }
+}
