@@ -5,7 +5,8 @@
 #                                   the snapshot CRDs + snapshot-controller. E2E_* variables describe it
 #                                   (tests/CsiDriver.E2E/E2ESettings.cs; e.g. E2E_BACKEND=aws, E2E_IMAGE=busybox:1.37).
 #   scripts/e2e.sh                  no KUBECONFIG: the k8s-kit (K8S_KIT, default ../shared/k8s-kit) starts a
-#                                   one-node cluster here (root), with the VolumeAttributesClass beta on; then
+#                                   one-node cluster here (root), with the VolumeAttributesClass and
+#                                   VolumeGroupSnapshot betas on; then
 #                                   1. the rendered overlays are applied with --dry-run=server (schema check),
 #                                   2. deploy/'s CSIDriver, ServiceAccounts and RBAC are applied for real,
 #                                   3. local backend: csi-driver --mode all + sidecars as block-csi-controller-sa
@@ -98,7 +99,9 @@ online_ext4() { local cap; cap=$(awk '/^CapEff/ { print $2 }' /proc/self/status)
 
 up_cluster() {
   "$kit/install.sh" >"$work/install.log" 2>&1 || { tail -n 20 "$work/install.log" >&2; return 1; }
+  # snapshot-controller v8.2 serves VolumeGroupSnapshots behind its CSIVolumeGroupSnapshot gate.
   FEATURE_GATES=VolumeAttributesClass=true APISERVER_ARGS=--runtime-config=storage.k8s.io/v1beta1=true \
+    SNAPSHOT_CONTROLLER_ARGS=--feature-gates=CSIVolumeGroupSnapshot=true \
     "$kit/cluster-up.sh" >"$work/cluster-up.log" 2>&1 || { tail -n 20 "$work/cluster-up.log" >&2; return 1; }
 }
 
@@ -147,10 +150,12 @@ build_driver() {
 }
 
 # sidecars_up DRIVER-ARGS...: the driver (started and stopped by the kit), the four controller sidecars as
-# deploy/'s ServiceAccount with leader election, the registrar; the VolumeAttributesClass gate on.
+# deploy/'s ServiceAccount with leader election, the registrar; the VolumeAttributesClass and (csi-snapshotter
+# v8.2) CSIVolumeGroupSnapshot gates on.
 sidecars_up() {
   DRIVER_NAME=$driver_name SA_PREFIX=block-csi LEADER_ELECTION=1 \
     PROVISIONER_ARGS=--feature-gates=VolumeAttributesClass=true RESIZER_ARGS=--feature-gates=VolumeAttributesClass=true \
+    SNAPSHOTTER_ARGS=--feature-gates=CSIVolumeGroupSnapshot=true \
     "$kit/sidecars-up.sh" -- dotnet "$root/src/CsiDriver.Host/bin/Release/net10.0/csi-driver.dll" \
     --endpoint "unix://$sock" --driver-name "$driver_name" "$@" >"$work/sidecars-up.log" 2>&1 ||
     { tail -n 30 "$work/sidecars-up.log" >&2; return 1; }
@@ -238,7 +243,7 @@ run_backend() { # run_backend local|aws
 
 aws_instance=i-0e2e0000000000001
 t0=$(date +%s)
-step "cluster up (kit, VolumeAttributesClass beta on)" up_cluster || exit 1
+step "cluster up (kit, VolumeAttributesClass and VolumeGroupSnapshot betas on)" up_cluster || exit 1
 export KUBECONFIG=$kit_home/state/kubeconfig PATH=$kit_home/bin:$PATH
 step "rendered overlays pass the API server (dry run)" dry_run_overlays || status=1
 step "deploy/ CSIDriver, ServiceAccounts, RBAC applied" install_deploy || exit 1

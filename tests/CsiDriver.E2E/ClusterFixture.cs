@@ -33,6 +33,8 @@ public sealed class ClusterFixture : IAsyncLifetime
 
     public string SnapshotClass => $"{Prefix}-snapclass";
 
+    public string GroupSnapshotClass => $"{Prefix}-groupsnapclass";
+
     public string VolumeAttributesClassFrom => $"{Prefix}-standard";
 
     public string VolumeAttributesClassTo => $"{Prefix}-fast";
@@ -62,6 +64,11 @@ public sealed class ClusterFixture : IAsyncLifetime
         await CreateAsync("storageclass", XfsWaitForConsumer, examples.StorageClass(storageClass, XfsWaitForConsumer, Settings.DriverName, "WaitForFirstConsumer", "xfs"));
         await CreateAsync("storageclass", Ext4WaitForConsumer, examples.StorageClass(storageClass, Ext4WaitForConsumer, Settings.DriverName, "WaitForFirstConsumer", "ext4"));
         await CreateAsync("volumesnapshotclass", SnapshotClass, examples.VolumeSnapshotClass("snapshot/volumesnapshotclass.yaml", SnapshotClass, Settings.DriverName));
+        if (Settings.GroupSnapshots)
+        {
+            await CreateAsync("volumegroupsnapshotclass", GroupSnapshotClass, examples.VolumeSnapshotClass(
+                "group-snapshot/volumegroupsnapshotclass.yaml", GroupSnapshotClass, Settings.DriverName));
+        }
         if (Settings.VolumeAttributesClasses)
         {
             var apiVersion = await VolumeAttributesClassApiVersionAsync();

@@ -31,6 +31,10 @@ public sealed record E2ESettings
     /// GA in 1.34).</summary>
     public required bool VolumeAttributesClasses { get; init; }
 
+    /// <summary>E2E_GROUP_SNAPSHOTS=0: the cluster has no VolumeGroupSnapshot CRDs, or snapshot-controller and
+    /// csi-snapshotter run without group snapshots (v8.2-v8.5: --feature-gates=CSIVolumeGroupSnapshot=true on both).</summary>
+    public required bool GroupSnapshots { get; init; }
+
     /// <summary>E2E_HOST_STATE_DIR: the local backend's --state-dir, when the suite runs on the node itself (the kit):
     /// after each test, no backing file, loop device or mount may remain for its volumes.</summary>
     public string? HostStateDir { get; init; }
@@ -73,6 +77,7 @@ public sealed record E2ESettings
             Pods = Flag("E2E_PODS", true),
             OnlineExt4Growth = Flag("E2E_ONLINE_EXT4", true),
             VolumeAttributesClasses = Flag("E2E_VAC", true),
+            GroupSnapshots = Flag("E2E_GROUP_SNAPSHOTS", true),
             HostStateDir = Get("E2E_HOST_STATE_DIR"),
             Node = Get("E2E_NODE"),
             VolumeGiB = int.Parse(Get("E2E_VOLUME_GIB") ?? (backend == "aws" ? "10" : "1"), CultureInfo.InvariantCulture),

@@ -19,6 +19,7 @@ public sealed class Examples(string repoRoot)
             Set(Child(root, "parameters"), "csi.storage.k8s.io/fstype", fsType);
         });
 
+    /// <summary>A VolumeSnapshotClass or a VolumeGroupSnapshotClass (same shape: name and driver).</summary>
     public string VolumeSnapshotClass(string example, string name, string driver) =>
         Edit(example, root =>
         {

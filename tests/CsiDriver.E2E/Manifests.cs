@@ -17,7 +17,7 @@ public static class Manifests
     };
 
     public static JsonObject Pvc(string name, string storageClass, string size, bool block = false,
-        JsonObject? dataSource = null, string? volumeAttributesClass = null)
+        JsonObject? dataSource = null, string? volumeAttributesClass = null, JsonObject? labels = null)
     {
         var spec = new JsonObject
         {
@@ -38,7 +38,7 @@ public static class Manifests
         {
             ["apiVersion"] = "v1",
             ["kind"] = "PersistentVolumeClaim",
-            ["metadata"] = new JsonObject { ["name"] = name },
+            ["metadata"] = labels is null ? new JsonObject { ["name"] = name } : new JsonObject { ["name"] = name, ["labels"] = labels },
             ["spec"] = spec,
         };
     }
@@ -56,13 +56,7 @@ public static class Manifests
     /// the test works in it through kubectl exec.</summary>
     public static JsonObject Pod(string name, string pvc, string image, bool block = false)
     {
-        var container = new JsonObject
-        {
-            ["name"] = "app",
-            ["image"] = image,
-            ["imagePullPolicy"] = "IfNotPresent",
-            ["command"] = new JsonArray("sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1; done"),
-        };
+        var container = Container(image, "trap 'exit 0' TERM; while true; do sleep 1; done");
         if (block)
         {
             container["volumeDevices"] = new JsonArray(new JsonObject { ["name"] = "vol", ["devicePath"] = DevicePath });
@@ -88,6 +82,54 @@ public static class Manifests
             },
         };
     }
+
+    /// <summary>A pod that mounts each claim at /&lt;mount&gt; and runs the script (sh; SIGTERM ends it at once).</summary>
+    public static JsonObject PodWithClaims(string name, string image, string script, params (string Mount, string Pvc)[] claims) => new()
+    {
+        ["apiVersion"] = "v1",
+        ["kind"] = "Pod",
+        ["metadata"] = new JsonObject { ["name"] = name },
+        ["spec"] = new JsonObject
+        {
+            ["terminationGracePeriodSeconds"] = 5,
+            ["containers"] = new JsonArray(Container(image, "trap 'exit 0' TERM; " + script, claims
+                .Select(c => (JsonNode)new JsonObject { ["name"] = c.Mount, ["mountPath"] = "/" + c.Mount }).ToArray())),
+            ["volumes"] = new JsonArray(claims.Select(c => (JsonNode)new JsonObject
+            {
+                ["name"] = c.Mount,
+                ["persistentVolumeClaim"] = new JsonObject { ["claimName"] = c.Pvc },
+            }).ToArray()),
+        },
+    };
+
+    private static JsonObject Container(string image, string script, JsonNode[]? mounts = null)
+    {
+        var container = new JsonObject
+        {
+            ["name"] = "app",
+            ["image"] = image,
+            ["imagePullPolicy"] = "IfNotPresent",
+            ["command"] = new JsonArray("sh", "-c", script),
+        };
+        if (mounts is not null)
+        {
+            container["volumeMounts"] = new JsonArray(mounts);
+        }
+        return container;
+    }
+
+    /// <summary>groupsnapshot.storage.k8s.io/v1beta1 (external-snapshotter v8.2+): every claim with the labels, at one instant.</summary>
+    public static JsonObject VolumeGroupSnapshot(string name, string groupSnapshotClass, JsonObject matchLabels) => new()
+    {
+        ["apiVersion"] = "groupsnapshot.storage.k8s.io/v1beta1",
+        ["kind"] = "VolumeGroupSnapshot",
+        ["metadata"] = new JsonObject { ["name"] = name },
+        ["spec"] = new JsonObject
+        {
+            ["volumeGroupSnapshotClassName"] = groupSnapshotClass,
+            ["source"] = new JsonObject { ["selector"] = new JsonObject { ["matchLabels"] = matchLabels } },
+        },
+    };
 
     public static JsonObject VolumeSnapshot(string name, string pvc, string snapshotClass) => new()
     {

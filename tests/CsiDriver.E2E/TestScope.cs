@@ -17,6 +17,7 @@ public sealed class TestScope : IAsyncDisposable
     private readonly HashSet<string> _volumeHandles = [];  // the driver's volume ids
     private readonly HashSet<string> _snapshotContents = [];
     private readonly HashSet<string> _snapshotHandles = [];
+    private readonly HashSet<string> _groupSnapshotContents = [];
     private readonly HashSet<string> _attachments = [];
     private bool _verified;
 
@@ -65,9 +66,13 @@ public sealed class TestScope : IAsyncDisposable
         return pv;
     }
 
-    public async Task StartPodAsync(string name, string pvc, bool block = false)
+    public Task StartPodAsync(string name, string pvc, bool block = false) => StartPodAsync(Manifests.Pod(name, pvc, Settings.Image, block));
+
+    /// <summary>Creates the pod and waits until it is Ready.</summary>
+    public async Task StartPodAsync(JsonObject pod)
     {
-        await ApplyAsync(Manifests.Pod(name, pvc, Settings.Image, block));
+        var name = pod["metadata"]!["name"]!.GetValue<string>();
+        await ApplyAsync(pod);
         await UntilAsync($"pod {name} Ready", () => GetAsync("pod", name),
             p => p?["status"]?["conditions"]?.AsArray().Any(c => c!["type"]!.GetValue<string>() == "Ready" && c["status"]!.GetValue<string>() == "True") == true,
             p => p?["status"]?.ToJsonString());
@@ -94,6 +99,28 @@ public sealed class TestScope : IAsyncDisposable
         }
         return snapshot;
     }
+
+    /// <summary>Waits for the group snapshot to be ready and remembers its content (and the group id) for the leak check.</summary>
+    public async Task<JsonNode> WaitGroupSnapshotReadyAsync(string name)
+    {
+        var group = await UntilAsync($"VolumeGroupSnapshot {name} readyToUse", () => GetAsync("volumegroupsnapshot", name),
+            g => g?["status"]?["readyToUse"]?.GetValue<bool>() == true, g => g?["status"]?.ToJsonString());
+        var contentName = group!["status"]!["boundVolumeGroupSnapshotContentName"]!.GetValue<string>();
+        _groupSnapshotContents.Add(contentName);
+        var content = await Kubectl.GetAsync("volumegroupsnapshotcontent", contentName);
+        if (content?["status"]?["volumeGroupSnapshotHandle"]?.GetValue<string>() is { } handle)
+        {
+            _snapshotHandles.Add(handle);
+        }
+        return group;
+    }
+
+    /// <summary>The member VolumeSnapshots snapshot-controller made for the group, by the claim each one is of.</summary>
+    public async Task<Dictionary<string, string>> GroupMembersAsync(string group) =>
+        (await Kubectl.ListAsync("volumesnapshot", Namespace))
+        .Where(s => s["status"]?["volumeGroupSnapshotName"]?.GetValue<string>() == group)
+        .ToDictionary(s => s["spec"]!["source"]!["persistentVolumeClaimName"]!.GetValue<string>(),
+            s => s["metadata"]!["name"]!.GetValue<string>());
 
     /// <summary>Attaches the PV to the node the way the attach/detach controller would: a VolumeAttachment the
     /// external-attacher turns into ControllerPublishVolume. Returns the attachment's name.</summary>
@@ -124,6 +151,12 @@ public sealed class TestScope : IAsyncDisposable
         {
             await Kubectl.RunAsync("delete", "volumeattachment", attachment, "--ignore-not-found", "--wait=false");
         }
+        if (_groupSnapshotContents.Count > 0)
+        {
+            // The group owns its member snapshots: deleting it deletes them (deletionPolicy: Delete).
+            await Kubectl.RunAsync("delete", "volumegroupsnapshots", "--all", "-n", Namespace, "--wait=true",
+                $"--timeout={(int)Settings.Timeout.TotalSeconds}s");
+        }
         await Kubectl.RunAsync("delete", "pods,volumesnapshots,pvc", "--all", "-n", Namespace, "--wait=true",
             $"--timeout={(int)Settings.Timeout.TotalSeconds}s");
         foreach (var pv in _volumes)
@@ -133,6 +166,11 @@ public sealed class TestScope : IAsyncDisposable
         foreach (var content in _snapshotContents)
         {
             await UntilAsync($"VolumeSnapshotContent {content} deleted", () => Kubectl.GetAsync("volumesnapshotcontent", content),
+                c => c is null, c => c?["status"]?.ToJsonString());
+        }
+        foreach (var content in _groupSnapshotContents)
+        {
+            await UntilAsync($"VolumeGroupSnapshotContent {content} deleted", () => Kubectl.GetAsync("volumegroupsnapshotcontent", content),
                 c => c is null, c => c?["status"]?.ToJsonString());
         }
         await UntilAsync("no VolumeAttachment for the test's PVs", async () =>
@@ -162,6 +200,11 @@ public sealed class TestScope : IAsyncDisposable
             foreach (var attachment in _attachments)
             {
                 await Kubectl.TryAsync(["delete", "volumeattachment", attachment, "--ignore-not-found", "--wait=false"]);
+            }
+            if (Settings.GroupSnapshots)
+            {
+                await Kubectl.TryAsync(["delete", "volumegroupsnapshots", "--all", "-n", Namespace, "--wait=true",
+                    $"--timeout={(int)Settings.Timeout.TotalSeconds}s"]);
             }
             await Kubectl.TryAsync(["delete", "pods,volumesnapshots,pvc", "--all", "-n", Namespace, "--wait=true",
                 $"--timeout={(int)Settings.Timeout.TotalSeconds}s"]);
