@@ -59,13 +59,10 @@ public sealed class NodeMountOptionTests
     [InlineData("xfs", 320, new[] { "noatime", "logbsize=256k", "inode64", "largeio", "nodiscard", "nosuid" })]
     public async Task Allowed_options_mount_for_real(string fsType, long sizeMiB, string[] flags)
     {
-        using var dir = new TestDirectory("opts");
-        var finder = new TestDeviceFinder();
-        await using var driver = await NodeTestDriver.StartAsync(dir, finder);
-        var loop = LoopDevice.Create(dir, sizeMiB * LoopDevice.MiB);
-        var staging = dir.Path("staging");
+        await using var volume = await NodeTestVolume.StartAsync("opts", sizeMiB * LoopDevice.MiB, createStaging: false);
+        var (_, _, driver, _, staging, _) = volume;
 
-        await driver.Node.NodeStageVolumeAsync(Stage("vol-opts", loop.Device, staging, Mount(fsType, flags: flags)));
+        await volume.StageAsync("vol-opts", Mount(fsType, flags: flags));
 
         var staged = Mounts.FindByMountPoint(staging);
         Assert.NotNull(staged);
@@ -79,11 +76,8 @@ public sealed class NodeMountOptionTests
     [Fact]
     public async Task A_refused_option_leaves_nothing_behind()
     {
-        using var dir = new TestDirectory("optsno");
-        var finder = new TestDeviceFinder();
-        await using var driver = await NodeTestDriver.StartAsync(dir, finder);
-        var loop = LoopDevice.Create(dir, 64 * LoopDevice.MiB);
-        var staging = dir.Path("staging");
+        await using var volume = await NodeTestVolume.StartAsync("optsno", 64 * LoopDevice.MiB, createStaging: false);
+        var (_, _, driver, loop, staging, _) = volume;
 
         var error = await Assert.ThrowsAsync<RpcException>(
             () => driver.Node.NodeStageVolumeAsync(Stage("vol-no", loop.Device, staging, Mount("ext4", flags: ["nodev", "loop"]))).ResponseAsync);
