@@ -6,6 +6,6 @@ namespace CsiDriver.Cloud.Aws;
 internal static partial class AwsBackendLog
 {
     [LoggerMessage(EventId = 2201, Level = LogLevel.Information,
-        Message = "EC2 replayed volume {VolumeId} for {Name}, which is being deleted or gone; asking again with client-token generation {Generation}")]
-    public static partial void ReplayedDeletedVolume(ILogger logger, string volumeId, string name, int generation);
+        Message = "EC2 replayed volume {VolumeId} for {Name}, which is being deleted or gone; asking again with client-token attempt {Attempt}")]
+    public static partial void ReplayedDeletedVolume(ILogger logger, string volumeId, string name, int attempt);
 }

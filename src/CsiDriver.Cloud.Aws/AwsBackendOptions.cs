@@ -74,6 +74,10 @@ public sealed class AwsBackendOptions
         {
             errors.Add($"--aws-retry-mode must be standard or adaptive, got '{RetryMode}'");
         }
+        foreach (var key in ExtraTags.Keys.Where(Volumes.EbsTags.IsReserved))
+        {
+            errors.Add($"--extra-tags: tag key '{key}' is reserved (the driver's own tags, kubernetes.io/cluster/*, aws:*)");
+        }
         errors.AddRange(Tuning.Validate());
         return errors;
     }

@@ -12,6 +12,12 @@ public sealed class LocalBackendOptions
     /// <summary>Bytes the backend may hand out in total, 0 for no limit (RESOURCE_EXHAUSTED beyond it).</summary>
     public long CapacityBytes { get; set; }
 
+    /// <summary>
+    /// The largest single volume in bytes, 0 for whatever the state dir's filesystem holds in one file (found when
+    /// a file is sized). Larger requests → OUT_OF_RANGE before anything is written.
+    /// </summary>
+    public long MaxVolumeBytes { get; set; }
+
     public IReadOnlyList<string> Validate()
     {
         var errors = new List<string>();
@@ -26,6 +32,10 @@ public sealed class LocalBackendOptions
         if (CapacityBytes < 0)
         {
             errors.Add("--local-capacity must not be negative");
+        }
+        if (MaxVolumeBytes is < 0 or (> 0 and < 1L << 20))
+        {
+            errors.Add("--local-max-volume-size must be 0 (the filesystem's limit) or at least 1 MiB");
         }
         return errors;
     }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using CsiDriver.Core.Errors;
+using CsiDriver.Core.Validation;
 
 namespace CsiDriver.Cloud.Local;
 
@@ -23,12 +24,9 @@ public static class LocalMutableParameters
         {
             if (key != ReadAheadKiBKey)
             {
-                throw StorageException.InvalidArgument($"unknown mutable parameter '{key}': the local backend accepts {ReadAheadKiBKey}");
+                throw StorageException.InvalidArgument($"unknown mutable parameter '{InputEcho.Of(key)}': the local backend accepts {ReadAheadKiBKey}");
             }
-            if (!int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var kib) || kib > MaxReadAheadKiB)
-            {
-                throw StorageException.InvalidArgument($"mutable parameter {ReadAheadKiBKey}={value} must be a whole number of KiB from 0 to {MaxReadAheadKiB}");
-            }
+            var kib = ExactParameter.Int32(ReadAheadKiBKey, value, 0, MaxReadAheadKiB);
             valid[key] = kib.ToString(CultureInfo.InvariantCulture);
         }
         return valid;

@@ -37,6 +37,7 @@ public sealed partial class LocalVolumeProvider : IVolumeProvider, IGroupSnapsho
     private readonly LoopDevices _loops;
     private readonly ICommandRunner _commands;
     private readonly ILogger<LocalVolumeProvider> _logger;
+    private readonly SizeRules _sizeRules;
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly Dictionary<string, LocalVolumeRecord> _volumes = new(StringComparer.Ordinal);
     private readonly Dictionary<string, LocalSnapshotRecord> _snapshots = new(StringComparer.Ordinal);
@@ -59,6 +60,8 @@ public sealed partial class LocalVolumeProvider : IVolumeProvider, IGroupSnapsho
         _commands = commands;
         _loops = new LoopDevices(commands);
         _logger = logger;
+        _sizeRules = new SizeRules(SizeStep, SizeStep, options.MaxVolumeBytes > 0 ? options.MaxVolumeBytes / SizeStep * SizeStep : long.MaxValue / SizeStep * SizeStep,
+            DefaultSizeBytes, "local");
         _freezer = new FilesystemFreezer(_paths.FreezeRecord, commands, logger);
         _mounts = new ProcMountTable(new PathInspector());
         NodeId = LocalNodeIdentity.NodeIdOf(driverOptions);
@@ -132,7 +135,7 @@ public sealed partial class LocalVolumeProvider : IVolumeProvider, IGroupSnapsho
                 sourceSize = source.CapacityBytes;
             }
 
-            var size = ChooseSize(spec.RequiredBytes, spec.LimitBytes, sourceSize);
+            var size = CapacityPlan.ForCreate(spec.RequiredBytes, spec.LimitBytes, sourceSize, _sizeRules);
             EnsureCapacityAvailable(size, alreadyCounted: 0);
             if (sourceFile is not null && !File.Exists(sourceFile))
             {
@@ -310,16 +313,7 @@ public sealed partial class LocalVolumeProvider : IVolumeProvider, IGroupSnapsho
                 // Never shrink: a smaller or equal request is already satisfied.
                 return new ExpandResult(record.CapacityBytes, NodeExpansionRequired: true);
             }
-            var target = RoundUp(requiredBytes);
-            if (limitBytes > 0 && target > limitBytes)
-            {
-                target = limitBytes / SizeStep * SizeStep;
-                if (target < requiredBytes)
-                {
-                    throw StorageException.OutOfRange(
-                        $"cannot expand volume {volumeId} to {requiredBytes} bytes within limit {limitBytes}: sizes are whole MiB");
-                }
-            }
+            var target = CapacityPlan.ForExpand(requiredBytes, limitBytes, _sizeRules);
             EnsureCapacityAvailable(target, alreadyCounted: record.CapacityBytes);
             var image = _paths.VolumeImage(volumeId);
             if (!File.Exists(image))
@@ -388,7 +382,7 @@ public sealed partial class LocalVolumeProvider : IVolumeProvider, IGroupSnapsho
         {
             if (!key.StartsWith(CsiKeyPrefix, StringComparison.Ordinal))
             {
-                throw StorageException.InvalidArgument($"unknown parameter '{key}'");
+                throw StorageException.InvalidArgument($"unknown parameter '{InputEcho.Of(key)}'");
             }
         }
         var snapshotId = LocalStatePaths.SnapshotIdFor(name);
@@ -481,7 +475,7 @@ public sealed partial class LocalVolumeProvider : IVolumeProvider, IGroupSnapsho
         {
             if (!FormatOptions.IsFormatKey(key) && !key.StartsWith(CsiKeyPrefix, StringComparison.Ordinal))
             {
-                throw StorageException.InvalidArgument($"unknown parameter '{key}'");
+                throw StorageException.InvalidArgument($"unknown parameter '{InputEcho.Of(key)}'");
             }
         }
         var fsType = spec.Capabilities.FirstOrDefault(c => !c.IsBlock && c.FsType.Length > 0)?.FsType;
@@ -491,7 +485,7 @@ public sealed partial class LocalVolumeProvider : IVolumeProvider, IGroupSnapsho
             {
                 if (!FsTypes.Contains(fromParameter))
                 {
-                    throw StorageException.InvalidArgument($"parameter {FsTypeParameter}={fromParameter} is not supported (supported: ext4, ext3, xfs)");
+                    throw StorageException.InvalidArgument($"parameter {FsTypeParameter}={InputEcho.Of(fromParameter)} is not supported (supported: ext4, ext3, xfs)");
                 }
                 fsType = fromParameter;
             }
@@ -545,35 +539,6 @@ public sealed partial class LocalVolumeProvider : IVolumeProvider, IGroupSnapsho
     private static bool SameEntries(IReadOnlyDictionary<string, string> a, IReadOnlyDictionary<string, string> b) =>
         a.Count == b.Count && a.All(kv => b.TryGetValue(kv.Key, out var value) && value == kv.Value);
 
-    private static long ChooseSize(long requiredBytes, long limitBytes, long sourceBytes)
-    {
-        long size;
-        if (requiredBytes > 0)
-        {
-            size = RoundUp(requiredBytes);
-        }
-        else if (sourceBytes > 0)
-        {
-            size = sourceBytes;
-        }
-        else
-        {
-            size = limitBytes > 0 ? Math.Min(DefaultSizeBytes, limitBytes / SizeStep * SizeStep) : DefaultSizeBytes;
-        }
-        size = Math.Max(size, sourceBytes);
-        if (size == 0 || (limitBytes > 0 && size > limitBytes))
-        {
-            var what = sourceBytes > 0 && sourceBytes > limitBytes
-                ? $"the content source holds {sourceBytes} bytes, more than limit_bytes {limitBytes}"
-                : $"no whole number of MiB fits required_bytes {requiredBytes} and limit_bytes {limitBytes}";
-            throw StorageException.OutOfRange($"unsupported capacity: {what}");
-        }
-        return size;
-    }
-
-    private static long RoundUp(long bytes) =>
-        bytes > long.MaxValue - SizeStep ? throw StorageException.OutOfRange($"{bytes} bytes is too large") : (bytes + SizeStep - 1) / SizeStep * SizeStep;
-
     private void EnsureCapacityAvailable(long bytes, long alreadyCounted)
     {
         if (_options.CapacityBytes <= 0)
@@ -597,7 +562,7 @@ public sealed partial class LocalVolumeProvider : IVolumeProvider, IGroupSnapsho
             if (sourceFile is null)
             {
                 using var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write);
-                stream.SetLength(size);
+                SetLength(stream, size);
                 stream.Flush(flushToDisk: true);
             }
             else
@@ -621,9 +586,27 @@ public sealed partial class LocalVolumeProvider : IVolumeProvider, IGroupSnapsho
         using var stream = new FileStream(file, FileMode.Open, FileAccess.ReadWrite);
         if (stream.Length < size)
         {
-            stream.SetLength(size);
+            SetLength(stream, size);
         }
         stream.Flush(flushToDisk: true);
+    }
+
+    /// <summary>
+    /// Sizes a sparse image. A size beyond what the state dir's filesystem can hold in one file (ext4: 16 TiB
+    /// with 4 KiB blocks) fails in ftruncate with EFBIG, which .NET reports as ArgumentOutOfRangeException:
+    /// that is the backend's maximum, so OUT_OF_RANGE, not INTERNAL.
+    /// </summary>
+    private static void SetLength(FileStream stream, long size)
+    {
+        try
+        {
+            stream.SetLength(size);
+        }
+        catch (ArgumentOutOfRangeException ex)
+        {
+            throw StorageException.OutOfRange(
+                $"unsupported capacity: {size} bytes is more than the local backend's filesystem holds in one file (set --local-max-volume-size to say so up front)", ex);
+        }
     }
 
     private async Task DetachAllBackedByAsync(string image)
@@ -651,7 +634,7 @@ public sealed partial class LocalVolumeProvider : IVolumeProvider, IGroupSnapsho
         {
             if (!isId(startingToken))
             {
-                throw StorageException.Aborted($"starting_token '{startingToken}' was not issued by this listing; list again from the start");
+                throw StorageException.Aborted($"starting_token '{InputEcho.Of(startingToken)}' was not issued by this listing; list again from the start");
             }
             rest = sorted.Where(item => string.CompareOrdinal(idOf(item), startingToken) > 0);
         }

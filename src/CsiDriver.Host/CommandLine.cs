@@ -46,6 +46,10 @@ public sealed class CommandLine
     {
         Description = "Local backend: total bytes volumes may use; 0 means no limit.",
     };
+    private readonly Option<long> _localMaxVolumeSize = new("--local-max-volume-size")
+    {
+        Description = "Local backend: largest single volume in bytes; 0 means what the state dir's filesystem holds in one file.",
+    };
     private readonly Option<LogFormat> _logFormat = new("--log-format")
     {
         Description = "Log format: text or json.",
@@ -125,7 +129,7 @@ public sealed class CommandLine
     {
         var root = new RootCommand("CsiDriver: a CSI driver for cloud block volumes (AWS EBS) and local loop-device volumes.")
         {
-            _endpoint, _mode, _driverName, _nodeId, _backend, _stateDir, _zone, _localCapacity, _logFormat, _logLevel,
+            _endpoint, _mode, _driverName, _nodeId, _backend, _stateDir, _zone, _localCapacity, _localMaxVolumeSize, _logFormat, _logLevel,
             _metricsAddress, _volumeAttachLimit, _csiCapabilities, _kubeletDir, _allowedPathRoots, _nodeStateDir, _region, _ec2Endpoint, _regionEndpoints, _extraTags, _metadataSources,
             _instanceId, _availabilityZone, _availabilityZoneId, _instanceType, _outpostArn, _retryMode, _paceCalls,
         };
@@ -171,6 +175,7 @@ public sealed class CommandLine
             StateDir = result.GetValue(_stateDir)!,
             Zone = result.GetValue(_zone)!,
             CapacityBytes = result.GetValue(_localCapacity),
+            MaxVolumeBytes = result.GetValue(_localMaxVolumeSize),
         };
         var aws = new AwsBackendOptions
         {

@@ -239,7 +239,7 @@ public sealed class SnapshotManager(
             }
             else if (!key.StartsWith("csi.storage.k8s.io/", StringComparison.OrdinalIgnoreCase) && !CopyPlan.IsCopyKey(key))
             {
-                throw StorageException.InvalidArgument($"snapshot parameter {key} is not supported by the aws backend (use {VolumeParameters.TagSpecificationPrefix}N, {FastSnapshotRestoreZonesKey}, {CopyPlan.ToRegionsKey})");
+                throw StorageException.InvalidArgument($"snapshot parameter {InputEcho.Of(key)} is not supported by the aws backend (use {VolumeParameters.TagSpecificationPrefix}N, {FastSnapshotRestoreZonesKey}, {CopyPlan.ToRegionsKey})");
             }
         }
         return ([.. tagSpecifications.OrderBy(t => t.Key, StringComparer.OrdinalIgnoreCase).Select(t => t.Value)], templateValues, fsrZones);

@@ -30,6 +30,28 @@ public static class EbsTags
     /// <summary>Marks what this driver created; the value is the driver name.</summary>
     public const string ManagedBy = "csi.csidriver.io/managed-by";
 
+    /// <summary>Which client-token attempt created the volume (see CreationTokens); absent for the first.</summary>
+    public const string ClientTokenAttempt = "csi.csidriver.io/client-token-attempt";
+
+    /// <summary>The prefix of every tag key this driver owns.</summary>
+    public const string DriverPrefix = "csi.csidriver.io/";
+
+    /// <summary>
+    /// Prefixes of tag keys no user tag may set: the driver's CSI* tags (CSIVolumeName, CSIVolumeSnapshotName, the
+    /// group snapshot and snapshot copy tags), its csi.csidriver.io/ tags, aws-ebs-csi-driver's (migrated volumes),
+    /// the cluster's, AWS's.
+    /// </summary>
+    private static readonly string[] ReservedPrefixes =
+        ["CSIVolume", "CSICopy", DriverPrefix, "ebs.csi.aws.com/", "kubernetes.io/cluster/", "kubernetes.io/created-for/", "aws:"];
+
+    /// <summary>
+    /// True for a key the driver owns or depends on: CSIVolumeName, CSIVolumeSnapshotName and the group snapshot tags
+    /// carry idempotency, the copy, created-for and driver tags say what a volume or snapshot is, kubernetes.io/cluster/*
+    /// says which cluster owns it, aws: is AWS's own. A user tag (tagSpecification_N, --extra-tags) with such a key
+    /// is refused rather than allowed to overwrite or forge them. Compared without case, so no spelling slips by.
+    /// </summary>
+    public static bool IsReserved(string key) => ReservedPrefixes.Any(p => key.StartsWith(p, StringComparison.OrdinalIgnoreCase));
+
     /// <summary>
     /// Set on a volume while it is published read-only to the instance. EC2 attaches read-write only (the node mounts
     /// read-only), so the volume's tags are where ControllerPublishVolume's readonly is remembered: a second publish

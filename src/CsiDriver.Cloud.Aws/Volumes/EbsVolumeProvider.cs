@@ -1,5 +1,3 @@
-using System.Security.Cryptography;
-using System.Text;
 using Amazon.EC2;
 using Amazon.EC2.Model;
 using CsiDriver.Cloud.Aws.Attachments;
@@ -27,6 +25,8 @@ public sealed class EbsVolumeProvider(
     DriverOptions driverOptions,
     ILogger<EbsVolumeProvider> logger) : IVolumeProvider
 {
+    private readonly CreationTokens _tokens = new();
+
     public const long GiB = 1L << 30;
 
     /// <summary>Size of a volume when the request gives none (as aws-ebs-csi-driver).</summary>
@@ -39,13 +39,6 @@ public sealed class EbsVolumeProvider(
 
     public const string ZoneIdKey = "topology.k8s.aws/zone-id";
 
-    /// <summary>
-    /// The client-token generation of each CSI name whose earlier volume EC2 replayed after it was gone (see
-    /// <see cref="ClientToken"/>). Kept in memory only: after a restart the first create meets the replay again
-    /// and moves on, so retries after a crash still converge on one volume.
-    /// </summary>
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, int> _tokenGenerations = new(StringComparer.Ordinal);
-
     public string Name => "aws";
 
     // Liveness probes call this often; it must not spend EC2 API quota.
@@ -55,72 +48,54 @@ public sealed class EbsVolumeProvider(
     {
         var parameters = VolumeParameters.Parse(spec.Parameters, spec.MutableParameters, spec.Capabilities);
         var multiAttach = CheckAccessModes(spec.Capabilities, parameters);
-        // With a source and no size asked for, the new volume is the source's size, not the 100 GiB default.
-        var sizeUnspecified = spec.RequiredBytes == 0 && spec.LimitBytes == 0 && spec.ContentSource is not null;
-        var sizeGiB = sizeUnspecified ? parameters.Limits.MinGiB : SizeGiB(spec.RequiredBytes, spec.LimitBytes, parameters.Limits);
-
         Snapshot? sourceSnapshot = null;
         Volume? sourceVolume = null;
+        long sourceGiB = 0;
         if (spec.ContentSource?.SnapshotId is { } snapshotId)
         {
             sourceSnapshot = await pollers.Snapshots.GetAsync(snapshotId, cancellationToken).ConfigureAwait(false)
-                ?? throw StorageException.NotFound($"source snapshot {snapshotId} does not exist");
-            sizeGiB = AtLeastSource(sizeGiB, sourceSnapshot.VolumeSize ?? 0, spec.LimitBytes, parameters.Limits, $"snapshot {snapshotId}");
+                ?? throw StorageException.NotFound($"source snapshot {InputEcho.Of(snapshotId)} does not exist");
+            sourceGiB = sourceSnapshot.VolumeSize ?? 0;
         }
         else if (spec.ContentSource?.VolumeId is { } sourceVolumeId)
         {
             sourceVolume = await pollers.Volumes.GetAsync(sourceVolumeId, cancellationToken).ConfigureAwait(false)
-                ?? throw StorageException.NotFound($"source volume {sourceVolumeId} does not exist");
-            sizeGiB = AtLeastSource(sizeGiB, sourceVolume.Size ?? 0, spec.LimitBytes, parameters.Limits, $"volume {sourceVolumeId}");
+                ?? throw StorageException.NotFound($"source volume {InputEcho.Of(sourceVolumeId)} does not exist");
+            sourceGiB = sourceVolume.Size ?? 0;
         }
+        // With a source and no size asked for, the new volume is the source's size, not the 100 GiB default.
+        var sizeGiB = SizeGiB(spec.RequiredBytes, spec.LimitBytes, parameters.Limits, sourceGiB);
         var (iops, throughput) = parameters.ResolvePerformance(sizeGiB);
-        var tags = VolumeTags(spec.Name, parameters);
+        // Rendered now, attempt aside: a bad or reserved user tag fails before EC2 is called.
+        _ = VolumeTags(spec.Name, parameters, attempt: 1);
         var context = parameters.Format.ToVolumeContext();
 
         var existing = await FindByNameAsync(spec.Name, cancellationToken).ConfigureAwait(false);
         if (existing is not null)
         {
             CheckSameRequest(spec, existing, sizeGiB, parameters.VolumeType);
-            var ready = await WaitAvailableAsync(existing.VolumeId, recentlyCreated: false, cancellationToken).ConfigureAwait(false);
-            return ToInfo(ready, context, spec.ContentSource);
+            var attempt = CreationTokens.AttemptOf(EbsTags.Get(existing.Tags, EbsTags.ClientTokenAttempt));
+            var (outcome, _) = await WaitCreatedAsync(existing.VolumeId, spec.Name, attempt, recentlyCreated: false, cancellationToken).ConfigureAwait(false);
+            if (outcome is not null)
+            {
+                return ToInfo(outcome, context, spec.ContentSource);
+            }
+            // Deleted since it was listed: make a fresh one below.
         }
 
-        // EC2 answers a client token it has seen with the volume it made then, even one deleted since: such a
-        // replay is a volume this name had before (deleted, or failed and removed), so the next generation's
-        // token asks for a new one.
-        var generation = _tokenGenerations.GetValueOrDefault(spec.Name);
-        var created = await RequestVolumeAsync(ClientToken(spec.Name, generation)).ConfigureAwait(false);
-        if (created.State == VolumeState.Deleting || created.State == VolumeState.Deleted)
+        for (var round = 1; ; round++)
         {
-            generation = NextTokenGeneration(spec.Name, generation);
-            AwsBackendLog.ReplayedDeletedVolume(logger, created.VolumeId, spec.Name, generation);
-            created = await RequestVolumeAsync(ClientToken(spec.Name, generation)).ConfigureAwait(false);
-        }
-        logger.LogInformation("Created volume {VolumeId} for {Name}: {SizeGiB} GiB {Type} in {Zone}",
-            created.VolumeId, spec.Name, sizeGiB, parameters.VolumeType, created.AvailabilityZone);
-
-        Volume available;
-        try
-        {
-            available = await WaitAvailableAsync(created.VolumeId, recentlyCreated: true, cancellationToken).ConfigureAwait(false);
-        }
-        catch (StorageException ex) when (ex.Kind == FailureKind.Internal)
-        {
-            // The volume is gone or removed: the CO's retry must not be answered with it again.
-            NextTokenGeneration(spec.Name, generation);
-            throw;
-        }
-        return ToInfo(available, context, spec.ContentSource);
-
-        async Task<Volume> RequestVolumeAsync(string clientToken)
-        {
+            var attempt = _tokens.AttemptFor(spec.Name);
+            var tags = VolumeTags(spec.Name, parameters, attempt);
+            var token = CreationTokens.TokenFor(spec.Name, attempt);
+            Volume created;
             if (sourceVolume is not null)
             {
                 // A clone: EC2 copies the volume in its own zone.
                 var copy = new CopyVolumesRequest
                 {
                     SourceVolumeId = sourceVolume.VolumeId,
-                    ClientToken = clientToken,
+                    ClientToken = token,
                     Size = (int)sizeGiB,
                     VolumeType = VolumeType.FindValue(parameters.VolumeType),
                     Iops = iops,
@@ -129,7 +104,7 @@ public sealed class EbsVolumeProvider(
                     TagSpecifications = [new TagSpecification { ResourceType = ResourceType.Volume, Tags = tags }],
                 };
                 var response = await ec2.CallAsync("CopyVolumes", (c, t) => c.CopyVolumesAsync(copy, t), cancellationToken).ConfigureAwait(false);
-                return response.Volumes?.FirstOrDefault()
+                created = response.Volumes?.FirstOrDefault()
                     ?? throw StorageException.Internal($"EC2 CopyVolumes of {sourceVolume.VolumeId} returned no volume");
             }
             else
@@ -137,7 +112,7 @@ public sealed class EbsVolumeProvider(
                 var (zone, zoneId) = await ChooseZoneAsync(spec.AccessibilityRequirements, cancellationToken).ConfigureAwait(false);
                 var request = new CreateVolumeRequest
                 {
-                    ClientToken = clientToken,
+                    ClientToken = token,
                     Size = (int)sizeGiB,
                     VolumeType = VolumeType.FindValue(parameters.VolumeType),
                     Iops = iops,
@@ -157,14 +132,35 @@ public sealed class EbsVolumeProvider(
                     request.AvailabilityZoneId = zoneId;
                 }
                 var response = await ec2.CallAsync("CreateVolume", (c, t) => c.CreateVolumeAsync(request, t), cancellationToken).ConfigureAwait(false);
-                return response.Volume ?? throw StorageException.Internal("EC2 CreateVolume returned no volume");
+                created = response.Volume ?? throw StorageException.Internal("EC2 CreateVolume returned no volume");
+            }
+            logger.LogInformation("Created volume {VolumeId} for {Name}: {SizeGiB} GiB {Type} in {Zone} (client token attempt {Attempt})",
+                created.VolumeId, spec.Name, sizeGiB, parameters.VolumeType, created.AvailabilityZone, attempt);
+
+            // A replayed token answers with the old volume as it is now: already going or gone means burned.
+            var (available, missing) = IsGone(created.State)
+                ? (null, false)
+                : await WaitCreatedAsync(created.VolumeId, spec.Name, attempt, recentlyCreated: true, cancellationToken).ConfigureAwait(false);
+            if (available is not null)
+            {
+                return ToInfo(available, context, spec.ContentSource);
+            }
+            if (missing && !_tokens.MissingAgain(spec.Name, created.VolumeId))
+            {
+                // Not found past the grace window once is no proof it is gone (EC2's read path can lag longer):
+                // a fresh token now could make a second volume. The CO retries; missing again then is proof.
+                throw StorageException.Unavailable(
+                    $"volume {created.VolumeId} created for {InputEcho.Of(spec.Name)} is not visible in EC2 yet; retry");
+            }
+            _tokens.Burned(spec.Name, attempt);
+            AwsBackendLog.ReplayedDeletedVolume(logger, created.VolumeId, spec.Name, attempt + 1);
+            if (round >= CreationTokens.MaxFreshTokensPerCall)
+            {
+                throw StorageException.Internal(
+                    $"EC2 gave {round} volumes for {spec.Name} that vanished while being created (last {created.VolumeId}); check the KMS key and the volume parameters");
             }
         }
     }
-
-    /// <summary>Moves the name to the client-token generation after <paramref name="used"/>; returns it.</summary>
-    private int NextTokenGeneration(string name, int used) =>
-        _tokenGenerations.AddOrUpdate(name, used + 1, (_, current) => Math.Max(current, used + 1));
 
     public async Task DeleteVolumeAsync(string volumeId, CancellationToken cancellationToken)
     {
@@ -224,15 +220,8 @@ public sealed class EbsVolumeProvider(
 
     public async Task<ExpandResult> ExpandVolumeAsync(string volumeId, long requiredBytes, long limitBytes, CancellationToken cancellationToken)
     {
-        var requiredGiB = CeilGiB(requiredBytes);
-        if (limitBytes > 0 && requiredGiB * GiB > limitBytes)
-        {
-            throw StorageException.OutOfRange($"{requiredBytes} bytes rounded up to whole GiB ({requiredGiB} GiB) exceeds limit_bytes {limitBytes}");
-        }
-        if (requiredGiB > int.MaxValue)
-        {
-            throw StorageException.OutOfRange($"{requiredGiB} GiB is beyond any EBS volume size");
-        }
+        // The volume's own type bounds it further once known (ModificationCoalescer); here, the largest EBS type.
+        var requiredGiB = CapacityPlan.ForExpand(requiredBytes, limitBytes, AnyTypeRules) / GiB;
         var volume = await modifications.SubmitAsync(volumeId, new ModifyTarget(SizeGiB: (int)requiredGiB), cancellationToken).ConfigureAwait(false);
         return new ExpandResult((volume.Size ?? requiredGiB) * GiB, NodeExpansionRequired: true);
     }
@@ -250,7 +239,7 @@ public sealed class EbsVolumeProvider(
                 type = value.Trim().ToLowerInvariant();
                 if (VolumeTypeLimits.Find(type) is null)
                 {
-                    throw StorageException.InvalidArgument($"parameter type={value} is not an EBS volume type (use {string.Join(", ", VolumeTypeLimits.Types)})");
+                    throw StorageException.InvalidArgument($"parameter type={InputEcho.Of(value)} is not an EBS volume type (use {string.Join(", ", VolumeTypeLimits.Types)})");
                 }
             }
             else if (key.Equals(VolumeParameters.IopsKey, StringComparison.OrdinalIgnoreCase))
@@ -267,7 +256,7 @@ public sealed class EbsVolumeProvider(
             }
             else
             {
-                throw StorageException.InvalidArgument($"mutable parameter {key} is not supported (use type, iops, throughput or {VolumeParameters.TagSpecificationPrefix}N)");
+                throw StorageException.InvalidArgument($"mutable parameter {InputEcho.Of(key)} is not supported (use type, iops, throughput or {VolumeParameters.TagSpecificationPrefix}N)");
             }
         }
         // Render every tag first: a bad one must fail before anything changes.
@@ -298,72 +287,23 @@ public sealed class EbsVolumeProvider(
     public Task<Page<SnapshotInfo>> ListSnapshotsAsync(SnapshotFilter filter, int maxEntries, string? startingToken, CancellationToken cancellationToken) =>
         snapshots.ListAsync(filter, maxEntries, startingToken, cancellationToken);
 
-    /// <summary>
-    /// EC2's idempotency token for a CSI name: hex SHA-256, 64 characters (EC2's maximum). Generation 0 hashes the
-    /// name alone; a later generation serves the same name once EC2's volume for the earlier token is gone.
-    /// </summary>
-    public static string ClientToken(string name, int generation = 0) =>
-        Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(generation == 0 ? name : $"{name}#{generation}")))[..64];
+    /// <summary>EC2's idempotency token for a CSI name's first attempt: hex SHA-256, 64 characters (EC2's maximum).</summary>
+    public static string ClientToken(string name) => CreationTokens.TokenFor(name, 1);
 
     /// <summary>
     /// The size to create, in GiB: the request rounded up to whole GiB (100 GiB when unspecified, as
     /// aws-ebs-csi-driver), raised to the type's minimum when the limit allows; beyond the type's maximum
     /// or the request's limit → OutOfRange naming which.
     /// </summary>
-    public static long SizeGiB(long requiredBytes, long limitBytes, VolumeTypeLimits limits)
-    {
-        if (requiredBytes < 0 || limitBytes < 0)
-        {
-            throw StorageException.InvalidArgument("capacity_range bytes must not be negative");
-        }
-        if (limitBytes > 0 && requiredBytes > limitBytes)
-        {
-            throw StorageException.OutOfRange($"required_bytes {requiredBytes} exceeds limit_bytes {limitBytes}");
-        }
-        long size;
-        if (requiredBytes > 0)
-        {
-            size = CeilGiB(requiredBytes);
-        }
-        else
-        {
-            size = DefaultSizeGiB;
-            if (limitBytes > 0 && size * GiB > limitBytes)
-            {
-                size = limitBytes / GiB;
-            }
-        }
-        size = Math.Max(size, limits.MinGiB);
-        if (limitBytes > 0 && size * GiB > limitBytes)
-        {
-            throw StorageException.OutOfRange(
-                $"a {limits.Type} volume is at least {limits.MinGiB} GiB and sizes are whole GiB, but limit_bytes is {limitBytes}");
-        }
-        if (size > limits.MaxGiB)
-        {
-            throw StorageException.OutOfRange($"{size} GiB is above the {limits.Type} maximum of {limits.MaxGiB} GiB");
-        }
-        return size;
-    }
+    public static long SizeGiB(long requiredBytes, long limitBytes, VolumeTypeLimits limits, long sourceGiB = 0) =>
+        CapacityPlan.ForCreate(requiredBytes, limitBytes, sourceGiB * GiB, Rules(limits)) / GiB;
 
-    private static long CeilGiB(long bytes) => bytes <= 0 ? 0 : ((bytes - 1) / GiB) + 1;
+    /// <summary>EBS sizes: whole GiB within the type's range, 100 GiB when unspecified (as aws-ebs-csi-driver).</summary>
+    public static SizeRules Rules(VolumeTypeLimits limits) =>
+        new(GiB, limits.MinGiB * GiB, limits.MaxGiB * GiB, DefaultSizeGiB * GiB, limits.Type);
 
-    private static long AtLeastSource(long sizeGiB, long sourceGiB, long limitBytes, VolumeTypeLimits limits, string source)
-    {
-        if (sizeGiB >= sourceGiB)
-        {
-            return sizeGiB;
-        }
-        if (limitBytes > 0 && sourceGiB * GiB > limitBytes)
-        {
-            throw StorageException.OutOfRange($"{source} is {sourceGiB} GiB, more than limit_bytes {limitBytes}");
-        }
-        if (sourceGiB > limits.MaxGiB)
-        {
-            throw StorageException.OutOfRange($"{source} is {sourceGiB} GiB, above the {limits.Type} maximum of {limits.MaxGiB} GiB");
-        }
-        return sourceGiB;
-    }
+    private static readonly SizeRules AnyTypeRules =
+        new(GiB, GiB, VolumeTypeLimits.Types.Max(t => VolumeTypeLimits.Find(t)!.MaxGiB) * GiB, DefaultSizeGiB * GiB, "EBS");
 
     /// <summary>Which access modes EBS can serve; returns whether the volume needs Multi-Attach.</summary>
     private static bool CheckAccessModes(IReadOnlyList<VolumeCapabilitySpec> capabilities, VolumeParameters parameters)
@@ -431,8 +371,15 @@ public sealed class EbsVolumeProvider(
         return tags;
     }
 
-    private List<Tag> VolumeTags(string name, VolumeParameters parameters) =>
-        EbsTags.Build(options.ExtraTags, parameters.TagSpecifications, parameters.TemplateValues, DriverTags(name, parameters));
+    private List<Tag> VolumeTags(string name, VolumeParameters parameters, int attempt)
+    {
+        var driverTags = DriverTags(name, parameters);
+        if (attempt > 1)
+        {
+            driverTags[EbsTags.ClientTokenAttempt] = attempt.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+        return EbsTags.Build(options.ExtraTags, parameters.TagSpecifications, parameters.TemplateValues, driverTags);
+    }
 
     private Task<Volume?> FindByNameAsync(string name, CancellationToken cancellationToken) =>
         pollers.VolumesByName.GetAsync(name, cancellationToken);
@@ -463,28 +410,37 @@ public sealed class EbsVolumeProvider(
         }
     }
 
-    private async Task<Volume> WaitAvailableAsync(string volumeId, bool recentlyCreated, CancellationToken cancellationToken)
+    private static bool IsGone(VolumeState? state) => state == VolumeState.Deleting || state == VolumeState.Deleted;
+
+    /// <summary>
+    /// Waits for a just-created (or found) volume to leave state creating. Returns it when usable; null when it is
+    /// gone (not found past the visibility grace, deleting or deleted: a replayed burned token, or EC2 removed
+    /// it; Missing says it was not found rather than seen going). Only when EC2 itself reports the volume in state error is it deleted here (it will never be usable and
+    /// its token is burned); any other failure, ours or EC2's, leaves the volume alone and reaches the caller.
+    /// </summary>
+    private async Task<(Volume? Volume, bool Missing)> WaitCreatedAsync(string volumeId, string name, int attempt, bool recentlyCreated, CancellationToken cancellationToken)
     {
+        var failedInEc2 = false;
+        Volume? volume;
         try
         {
-            var volume = await pollers.Volumes.WaitAsync(volumeId, v =>
+            volume = await pollers.Volumes.WaitAsync(volumeId, v =>
             {
-                if (v is null)
+                if (v is null || IsGone(v.State))
                 {
-                    // Past the grace window: EC2 removed it again (typically a KMS key it cannot use).
-                    throw StorageException.Internal($"volume {volumeId} disappeared while being created; check the KMS key and the volume parameters");
+                    return true;
                 }
-                if (v.State == VolumeState.Error || v.State == VolumeState.Deleting || v.State == VolumeState.Deleted)
+                if (v.State == VolumeState.Error)
                 {
-                    throw StorageException.Internal($"volume {volumeId} went to state {v.State.Value} while being created");
+                    failedInEc2 = true;
+                    throw StorageException.Internal($"EC2 reports volume {volumeId} in state error while being created");
                 }
                 return v.State != VolumeState.Creating;
             }, new WaitSpec($"volume {volumeId} to become available", RecentlyCreated: recentlyCreated), cancellationToken).ConfigureAwait(false);
-            return volume!;
         }
-        catch (StorageException ex) when (ex.Kind == FailureKind.Internal)
+        catch (StorageException ex) when (failedInEc2)
         {
-            // A volume in error will never be usable; remove it so the retry creates a fresh one.
+            _tokens.Burned(name, attempt);
             logger.LogWarning("Volume {VolumeId} failed to create, deleting it: {Message}", volumeId, ex.Message);
             try
             {
@@ -496,6 +452,12 @@ public sealed class EbsVolumeProvider(
             }
             throw;
         }
+        if (volume is null || IsGone(volume.State))
+        {
+            return (null, volume is null);
+        }
+        _tokens.Settled(name);
+        return (volume, false);
     }
 
     internal static VolumeInfo ToInfo(Volume volume, IReadOnlyDictionary<string, string> context, VolumeContentSourceSpec? source)

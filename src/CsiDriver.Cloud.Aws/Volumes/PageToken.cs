@@ -40,7 +40,7 @@ public sealed record PageToken(string? Ec2Token, int Skip)
         catch (FormatException)
         {
         }
-        throw StorageException.Aborted($"starting_token '{token}' is not a token this driver issued");
+        throw StorageException.Aborted($"starting_token '{InputEcho.Of(token)}' is not a token this driver issued");
     }
 
     /// <summary>

@@ -29,26 +29,31 @@ public static partial class TagTemplate
             return values.TryGetValue(name, out var value)
                 ? value
                 : throw StorageException.InvalidArgument(
-                    $"tag specification '{specification}': template variable .{name} is not known here (known: {string.Join(", ", values.Keys.Select(k => "." + k))})");
+                    $"tag specification '{InputEcho.Of(specification)}': template variable .{name} is not known here (known: {string.Join(", ", values.Keys.Select(k => "." + k))})");
         });
         if (rendered.Contains("{{", StringComparison.Ordinal) || rendered.Contains("}}", StringComparison.Ordinal))
         {
-            throw StorageException.InvalidArgument($"tag specification '{specification}': only {{{{ .Name }}}} variables are supported");
+            throw StorageException.InvalidArgument($"tag specification '{InputEcho.Of(specification)}': only {{{{ .Name }}}} variables are supported");
         }
         var equals = rendered.IndexOf('=', StringComparison.Ordinal);
         if (equals <= 0)
         {
-            throw StorageException.InvalidArgument($"tag specification '{specification}' must be key=value");
+            throw StorageException.InvalidArgument($"tag specification '{InputEcho.Of(specification)}' must be key=value");
         }
         var key = rendered[..equals].Trim();
-        if (key.Length > 128 || key.StartsWith("aws:", StringComparison.OrdinalIgnoreCase))
+        if (key.Length > 128)
         {
-            throw StorageException.InvalidArgument($"tag specification '{specification}': key must be at most 128 characters and not start with aws:");
+            throw StorageException.InvalidArgument($"tag specification '{InputEcho.Of(specification)}': key must be at most 128 characters");
+        }
+        if (EbsTags.IsReserved(key))
+        {
+            throw StorageException.InvalidArgument(
+                $"tag specification '{InputEcho.Of(specification)}': tag key {InputEcho.Of(key)} is reserved (the driver's own tags, kubernetes.io/cluster/*, aws:*)");
         }
         var tagValue = rendered[(equals + 1)..].Trim();
         if (tagValue.Length > 256)
         {
-            throw StorageException.InvalidArgument($"tag specification '{specification}': value must be at most 256 characters");
+            throw StorageException.InvalidArgument($"tag specification '{InputEcho.Of(specification)}': value must be at most 256 characters");
         }
         return new(key, tagValue);
     }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using CsiDriver.Core.Errors;
+using CsiDriver.Core.Validation;
 using CsiDriver.Core.Volumes;
 
 namespace CsiDriver.Cloud.Aws.Volumes;
@@ -61,7 +62,7 @@ public sealed record VolumeParameters(
         {
             if (!IsMutableKey(key))
             {
-                throw StorageException.InvalidArgument($"mutable parameter {key} is not supported (use type, iops, throughput or {TagSpecificationPrefix}N)");
+                throw StorageException.InvalidArgument($"mutable parameter {InputEcho.Of(key)} is not supported (use type, iops, throughput or {TagSpecificationPrefix}N)");
             }
             values[key] = value;
         }
@@ -72,14 +73,14 @@ public sealed record VolumeParameters(
         {
             if (!IsKnownKey(key))
             {
-                throw StorageException.InvalidArgument($"parameter {key} is not supported by the aws backend");
+                throw StorageException.InvalidArgument($"parameter {InputEcho.Of(key)} is not supported by the aws backend");
             }
         }
 
         var type = (Get(TypeKey) ?? VolumeTypeLimits.Gp3).Trim().ToLowerInvariant();
         if (VolumeTypeLimits.Find(type) is null)
         {
-            throw StorageException.InvalidArgument($"parameter type={type} is not an EBS volume type (use {string.Join(", ", VolumeTypeLimits.Types)})");
+            throw StorageException.InvalidArgument($"parameter type={InputEcho.Of(type)} is not an EBS volume type (use {string.Join(", ", VolumeTypeLimits.Types)})");
         }
 
         var iops = ParseInt(IopsKey, Get(IopsKey));
@@ -227,32 +228,16 @@ public sealed record VolumeParameters(
         var fsType = (fromCapability ?? (string.IsNullOrWhiteSpace(fsTypeParameter) ? "ext4" : fsTypeParameter.Trim())).ToLowerInvariant();
         if (!SupportedFsTypes.Contains(fsType))
         {
-            throw StorageException.InvalidArgument($"fsType {fsType} is not supported (use ext4, ext3 or xfs)");
+            throw StorageException.InvalidArgument($"fsType {InputEcho.Of(fsType)} is not supported (use ext4, ext3 or xfs)");
         }
         return fsType;
     }
 
-    internal static int? ParseInt(string key, string? text)
-    {
-        if (text is null)
-        {
-            return null;
-        }
-        return int.TryParse(text.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var value) && value > 0
-            ? value
-            : throw StorageException.InvalidArgument($"parameter {key}={text} must be a positive whole number");
-    }
+    /// <summary>A positive 32-bit parameter written exactly (see <see cref="ExactParameter"/>); the per-type limits come after.</summary>
+    internal static int? ParseInt(string key, string? text) =>
+        text is null ? null : ExactParameter.Int32(key, text, 1, int.MaxValue);
 
-    private static bool? ParseBool(string key, string? text)
-    {
-        if (text is null)
-        {
-            return null;
-        }
-        return bool.TryParse(text.Trim(), out var value)
-            ? value
-            : throw StorageException.InvalidArgument($"parameter {key}={text} must be true or false");
-    }
+    private static bool? ParseBool(string key, string? text) => text is null ? null : ExactParameter.Bool(key, text);
 
     private static void AddTemplateValue(Dictionary<string, string> values, string name, string? value)
     {

@@ -11,7 +11,7 @@ public sealed class StorageException : Exception
     public static StorageException InvalidArgument(string message) => new(FailureKind.InvalidArgument, message);
     public static StorageException NotFound(string message) => new(FailureKind.NotFound, message);
     public static StorageException AlreadyExists(string message) => new(FailureKind.AlreadyExists, message);
-    public static StorageException OutOfRange(string message) => new(FailureKind.OutOfRange, message);
+    public static StorageException OutOfRange(string message, Exception? inner = null) => new(FailureKind.OutOfRange, message, inner);
     public static StorageException FailedPrecondition(string message) => new(FailureKind.FailedPrecondition, message);
     public static StorageException ResourceExhausted(string message) => new(FailureKind.ResourceExhausted, message);
     public static StorageException Aborted(string message) => new(FailureKind.Aborted, message);

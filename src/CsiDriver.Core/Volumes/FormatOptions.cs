@@ -1,5 +1,6 @@
 using System.Globalization;
 using CsiDriver.Core.Errors;
+using CsiDriver.Core.Validation;
 
 namespace CsiDriver.Core.Volumes;
 
@@ -49,46 +50,37 @@ public sealed record FormatOptions(
 
         if (Get(BlockSizeKey) is { } blockSizeText)
         {
-            var blockSize = (int)ParseNumber(BlockSizeKey, blockSizeText);
-            var (min, max) = isXfs ? (512, 65536) : (1024, 65536);
             RequireFs(BlockSizeKey, fsType, isExt || isXfs);
-            RequirePowerOfTwoIn(BlockSizeKey, blockSize, min, max);
-            options = options with { BlockSize = blockSize };
+            // mkfs.xfs (with CRCs, its default) takes 1 KiB to 64 KiB; mke2fs refuses blocks above the page size.
+            var (min, max) = isXfs ? (1024, 65536) : (1024, MaxExtBlockSize);
+            options = options with { BlockSize = PowerOfTwo(BlockSizeKey, blockSizeText, min, max) };
         }
         if (Get(InodeSizeKey) is { } inodeSizeText)
         {
-            var inodeSize = (int)ParseNumber(InodeSizeKey, inodeSizeText);
             RequireFs(InodeSizeKey, fsType, isExt || isXfs);
-            var (min, max) = isXfs ? (256, 2048) : (128, 65536);
-            RequirePowerOfTwoIn(InodeSizeKey, inodeSize, min, max);
-            options = options with { InodeSize = inodeSize };
+            // mkfs.xfs: 512 (CRCs) to 2048 and at most half a block. mke2fs: 128 up to the block size, and it
+            // picks 1 KiB blocks for small devices, so above 1024 the block size must be given too.
+            var (min, max, why) = isXfs
+                ? (512, Math.Min(2048, (options.BlockSize ?? 4096) / 2), " (mkfs.xfs: at most half the block size)")
+                : (128, options.BlockSize ?? 1024, options.BlockSize is null
+                    ? $" (mke2fs: at most the block size, 1024 on small devices; set {BlockSizeKey} for larger inodes)"
+                    : " (mke2fs: at most the block size)");
+            options = options with { InodeSize = PowerOfTwo(InodeSizeKey, inodeSizeText, min, max, why) };
         }
         if (Get(BytesPerInodeKey) is { } bytesPerInodeText)
         {
-            var bytesPerInode = ParseNumber(BytesPerInodeKey, bytesPerInodeText);
             RequireFs(BytesPerInodeKey, fsType, isExt);
-            if (bytesPerInode is < 1024 or > 67_108_864)
-            {
-                throw Invalid(BytesPerInodeKey, bytesPerInodeText, "must be between 1024 and 67108864");
-            }
-            options = options with { BytesPerInode = bytesPerInode };
+            // mke2fs -i: 1024 to 65536 * 1024.
+            options = options with { BytesPerInode = ExactParameter.Int64(BytesPerInodeKey, bytesPerInodeText, 1024, 67_108_864) };
         }
         if (Get(NumberOfInodesKey) is { } numberOfInodesText)
         {
-            var numberOfInodes = ParseNumber(NumberOfInodesKey, numberOfInodesText);
             RequireFs(NumberOfInodesKey, fsType, isExt);
-            if (numberOfInodes < 1 || numberOfInodes > uint.MaxValue)
-            {
-                throw Invalid(NumberOfInodesKey, numberOfInodesText, "must be between 1 and 4294967295");
-            }
-            options = options with { NumberOfInodes = numberOfInodes };
+            options = options with { NumberOfInodes = ExactParameter.Int64(NumberOfInodesKey, numberOfInodesText, 1, uint.MaxValue) };
         }
         if (Get(Ext4BigAllocKey) is { } bigAllocText)
         {
-            if (!bool.TryParse(bigAllocText, out var bigAlloc))
-            {
-                throw Invalid(Ext4BigAllocKey, bigAllocText, "must be true or false");
-            }
+            var bigAlloc = ExactParameter.Bool(Ext4BigAllocKey, bigAllocText);
             if (bigAlloc)
             {
                 RequireFs(Ext4BigAllocKey, fsType, fsType == "ext4");
@@ -97,14 +89,14 @@ public sealed record FormatOptions(
         }
         if (Get(Ext4ClusterSizeKey) is { } clusterSizeText)
         {
-            var clusterSize = (int)ParseNumber(Ext4ClusterSizeKey, clusterSizeText);
             RequireFs(Ext4ClusterSizeKey, fsType, fsType == "ext4");
             if (!options.Ext4BigAlloc)
             {
                 throw Invalid(Ext4ClusterSizeKey, clusterSizeText, $"needs {Ext4BigAllocKey}=true");
             }
-            RequirePowerOfTwoIn(Ext4ClusterSizeKey, clusterSize, options.BlockSize ?? 4096, 256 * 1024 * 1024);
-            options = options with { Ext4ClusterSize = clusterSize };
+            // mke2fs -C: above 1 KiB and at least the block size; capped at 256 MiB as before.
+            var min = Math.Max(2048, options.BlockSize ?? 4096);
+            options = options with { Ext4ClusterSize = PowerOfTwo(Ext4ClusterSizeKey, clusterSizeText, min, 256 * 1024 * 1024) };
         }
         return options;
     }
@@ -140,28 +132,25 @@ public sealed record FormatOptions(
         return context;
     }
 
-    private static long ParseNumber(string key, string text) =>
-        long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var value) && value > 0
-            ? value
-            : throw Invalid(key, text, "must be a positive whole number");
+    /// <summary>The largest ext block size mke2fs accepts without force: the page size of x86-64 and most arm64 kernels.</summary>
+    public const int MaxExtBlockSize = 4096;
+
+    private static int PowerOfTwo(string key, string text, int min, int max, string why = "")
+    {
+        return ExactParameter.TryParseDigits(text, out var value) && value >= min && value <= max && (value & (value - 1)) == 0
+            ? (int)value
+            : throw Invalid(key, text, $"must be a power of two from {min} to {max}, written in plain digits{why}");
+    }
 
     private static void RequireFs(string key, string fsType, bool supported)
     {
         if (!supported)
         {
-            var what = fsType.Length == 0 ? "a raw block volume" : $"fsType {fsType}";
-            throw StorageException.InvalidArgument($"parameter {key} is not supported for {what}");
-        }
-    }
-
-    private static void RequirePowerOfTwoIn(string key, long value, long min, long max)
-    {
-        if (value < min || value > max || (value & (value - 1)) != 0)
-        {
-            throw Invalid(key, value.ToString(CultureInfo.InvariantCulture), $"must be a power of two from {min} to {max}");
+            var what = fsType.Length == 0 ? "a raw block volume" : $"fsType {InputEcho.Of(fsType)}";
+            throw StorageException.InvalidArgument($"parameter {InputEcho.Of(key)} is not supported for {what}");
         }
     }
 
     private static StorageException Invalid(string key, string value, string rule) =>
-        StorageException.InvalidArgument($"parameter {key}={value} {rule}");
+        StorageException.InvalidArgument($"parameter {key}={InputEcho.Of(value)} {rule}");
 }

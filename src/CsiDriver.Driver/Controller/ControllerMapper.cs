@@ -16,18 +16,7 @@ public static class ControllerMapper
         {
             return (0, 0);
         }
-        if (range.RequiredBytes < 0)
-        {
-            throw StatusMapping.Invalid($"{field}.required_bytes must not be negative, got {range.RequiredBytes}");
-        }
-        if (range.LimitBytes < 0)
-        {
-            throw StatusMapping.Invalid($"{field}.limit_bytes must not be negative, got {range.LimitBytes}");
-        }
-        if (range.LimitBytes > 0 && range.LimitBytes < range.RequiredBytes)
-        {
-            throw StatusMapping.Invalid($"{field}.limit_bytes {range.LimitBytes} is less than required_bytes {range.RequiredBytes}");
-        }
+        CapacityPlan.ValidateRange(range.RequiredBytes, range.LimitBytes, field);
         return (range.RequiredBytes, range.LimitBytes);
     }
 

@@ -1,6 +1,7 @@
 using Csi.V1;
 using CsiDriver.Core;
 using CsiDriver.Core.Concurrency;
+using CsiDriver.Core.Errors;
 using CsiDriver.Core.Volumes;
 using CsiDriver.Driver.Grpc;
 using CsiDriver.Driver.Validation;
@@ -78,7 +79,8 @@ public sealed class ControllerService(IVolumeProvider provider, OperationLocks l
         // The spec says a given volume_context must be the volume's own; a different one is not this volume's.
         var mismatched = request.VolumeContext
             .Where(kv => !volume.VolumeContext.TryGetValue(kv.Key, out var value) || value != kv.Value)
-            .Select(kv => kv.Key)
+            .Select(kv => InputEcho.Of(kv.Key))
+            .Take(8)
             .ToList();
         if (mismatched.Count > 0)
         {

@@ -30,7 +30,7 @@ public sealed class CsiCallInterceptor(ILogger<CsiCallInterceptor> logger, Drive
         catch (StorageException ex)
         {
             code = StatusMapping.ToStatusCode(ex.Kind);
-            error = ex.Message;
+            error = StatusMapping.Bounded(ex.Message);
             if (code == StatusCode.Internal)
             {
                 logger.LogError(ex, "{Method} failed unexpectedly", method);
@@ -40,7 +40,11 @@ public sealed class CsiCallInterceptor(ILogger<CsiCallInterceptor> logger, Drive
         catch (RpcException ex)
         {
             code = ex.StatusCode;
-            error = ex.Status.Detail;
+            error = StatusMapping.Bounded(ex.Status.Detail);
+            if (error.Length != ex.Status.Detail.Length)
+            {
+                throw new RpcException(new Status(code, error));
+            }
             throw;
         }
         catch (OperationCanceledException) when (context.CancellationToken.IsCancellationRequested)
@@ -52,9 +56,9 @@ public sealed class CsiCallInterceptor(ILogger<CsiCallInterceptor> logger, Drive
         catch (Exception ex)
         {
             code = StatusCode.Internal;
-            error = ex.Message;
+            error = StatusMapping.Bounded(ex.Message);
             logger.LogError(ex, "{Method} failed unexpectedly", method);
-            throw new RpcException(new Status(StatusCode.Internal, ex.Message));
+            throw new RpcException(new Status(StatusCode.Internal, error));
         }
         finally
         {

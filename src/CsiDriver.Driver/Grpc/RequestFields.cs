@@ -1,3 +1,4 @@
+using CsiDriver.Core.Errors;
 using Google.Protobuf;
 using Google.Protobuf.Reflection;
 
@@ -24,7 +25,8 @@ public static class RequestFields
             }
             if (field.Accessor.GetValue(message) is string { Length: > 0 } value)
             {
-                result.Add(new(name, value));
+                // Logged before the RPC validates it: cut, so a hostile id cannot flood the log.
+                result.Add(new(name, InputEcho.Of(value)));
             }
         }
         return result;

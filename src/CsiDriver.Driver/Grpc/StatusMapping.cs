@@ -23,7 +23,18 @@ public static class StatusMapping
         _ => StatusCode.Internal,
     };
 
-    public static RpcException ToRpcException(StorageException ex) => new(new Status(ToStatusCode(ex.Kind), ex.Message));
+    /// <summary>
+    /// The longest status message sent. Messages cut request input already (InputEcho); this is the backstop for
+    /// one that echoes several inputs or an unbounded text from elsewhere, so the grpc-message header always
+    /// fits the client's header limit and the answer keeps its code.
+    /// </summary>
+    public const int MaxDetailChars = 1024;
+
+    public static RpcException ToRpcException(StorageException ex) => new(new Status(ToStatusCode(ex.Kind), Bounded(ex.Message)));
+
+    /// <summary>The message, cut to <see cref="MaxDetailChars"/>.</summary>
+    public static string Bounded(string detail) =>
+        detail.Length <= MaxDetailChars ? detail : detail[..MaxDetailChars] + $"…({detail.Length} chars)";
 
     /// <summary>Shorthand for INVALID_ARGUMENT with a message naming what was wrong.</summary>
     public static RpcException Invalid(string message) => new(new Status(StatusCode.InvalidArgument, message));

@@ -1,4 +1,5 @@
 using Csi.V1;
+using CsiDriver.Core.Errors;
 using CsiDriver.Core.Volumes;
 using CsiDriver.Driver.Grpc;
 using Grpc.Core;
@@ -37,7 +38,7 @@ public static class CapabilityMapper
                 var fsType = capability.Mount.FsType;
                 if (fsType.Length > 0 && !SupportedFsTypes.Contains(fsType))
                 {
-                    throw StatusMapping.Invalid($"{field}.mount.fs_type '{fsType}' is not supported (supported: ext4, ext3, xfs)");
+                    throw StatusMapping.Invalid($"{field}.mount.fs_type '{InputEcho.Of(fsType)}' is not supported (supported: ext4, ext3, xfs)");
                 }
                 if (capability.Mount.MountFlags.Sum(f => f.Length) > 4096)
                 {

@@ -34,7 +34,7 @@ public static class RequestValidator
         }
         if (!Path.IsPathRooted(value) || value.Contains('\0', StringComparison.Ordinal))
         {
-            throw StatusMapping.Invalid($"{field} must be an absolute path, got '{value}'");
+            throw StatusMapping.Invalid($"{field} must be an absolute path, got '{InputEcho.Of(value)}'");
         }
         if (value.Split('/').Contains(".."))
         {
@@ -52,7 +52,7 @@ public static class RequestValidator
     {
         if (!string.IsNullOrEmpty(value) && !Path.IsPathRooted(value) && !value.Contains('\0', StringComparison.Ordinal))
         {
-            throw StorageException.NotFound($"no volume at {field} '{value}': a relative path is not where a volume is staged or published");
+            throw StorageException.NotFound($"no volume at {field} '{InputEcho.Of(value)}': a relative path is not where a volume is staged or published");
         }
         return RequirePath(value, field);
     }

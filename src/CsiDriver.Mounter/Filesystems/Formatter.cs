@@ -75,7 +75,7 @@ public sealed class Formatter(ICommandRunner runner, IFilesystemProbe probe, ILo
                 }
                 break;
             default:
-                throw StorageException.InvalidArgument($"cannot format {fsType}: supported filesystems are ext4, ext3 and xfs");
+                throw StorageException.InvalidArgument($"cannot format {InputEcho.Of(fsType)}: supported filesystems are ext4, ext3 and xfs");
         }
         arguments.AddRange(["--", device]);
         return ("mkfs." + fsType, arguments);

@@ -4,6 +4,7 @@ using Csi.V1;
 using CsiDriver.Testing.Aws;
 using Grpc.Core;
 using static CsiDriver.Cloud.Aws.Tests.EndToEnd.AwsRequests;
+using static CsiDriver.Cloud.Aws.Tests.EndToEnd.CoRetries;
 
 namespace CsiDriver.Cloud.Aws.Tests.EndToEnd;
 
@@ -140,40 +141,5 @@ public sealed class AwsResilienceTests
         env.Simulator.Faults.Clear();
         var created = await RetryWhileAbortedAsync(() => env.Controller.CreateVolumeAsync(Create("pvc-outage")));
         Assert.Equal(created.Volume.VolumeId, Assert.Single(env.Simulator.Volumes()).VolumeId);
-    }
-
-
-    /// <summary>As external-provisioner and external-attacher do: UNAVAILABLE and ABORTED are retried with backoff.</summary>
-    private static async Task<T> RetryLikeACoAsync<T>(Func<AsyncUnaryCall<T>> call)
-    {
-        var delay = TimeSpan.FromMilliseconds(100);
-        for (var attempt = 0; ; attempt++)
-        {
-            try
-            {
-                return await call();
-            }
-            catch (RpcException ex) when (ex.StatusCode is StatusCode.Aborted or StatusCode.Unavailable or StatusCode.DeadlineExceeded && attempt < 10)
-            {
-                await Task.Delay(delay);
-                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(2).Ticks));
-            }
-        }
-    }
-
-    /// <summary>As a CO does: a call still in flight for the same name answers ABORTED; try again shortly.</summary>
-    private static async Task<T> RetryWhileAbortedAsync<T>(Func<AsyncUnaryCall<T>> call)
-    {
-        for (var attempt = 0; ; attempt++)
-        {
-            try
-            {
-                return await call();
-            }
-            catch (RpcException ex) when (ex.StatusCode == StatusCode.Aborted && attempt < 100)
-            {
-                await Task.Delay(100);
-            }
-        }
     }
 }

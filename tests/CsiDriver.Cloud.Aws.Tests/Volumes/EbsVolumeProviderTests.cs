@@ -202,7 +202,7 @@ public sealed class EbsVolumeProviderTests : IDisposable
     [InlineData(17_000 * GiB, 0, "gp2", "maximum of 16384 GiB")]
     [InlineData(2_000 * GiB, 0, "standard", "maximum of 1024 GiB")]
     [InlineData(70_000 * GiB, 0, "io2", "maximum of 65536 GiB")]
-    [InlineData(3 * GiB, 2 * GiB, "gp3", "exceeds limit_bytes")]
+    [InlineData((2 * GiB) + 1, (2 * GiB) + 1, "gp3", "limit_bytes")]
     public void Sizes_beyond_limits_are_out_of_range_naming_the_limit(long required, long limit, string type, string message)
     {
         var error = Assert.Throws<StorageException>(() => EbsVolumeProvider.SizeGiB(required, limit, VolumeTypeLimits.Find(type)!));

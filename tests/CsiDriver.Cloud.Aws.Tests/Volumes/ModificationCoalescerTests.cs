@@ -124,7 +124,7 @@ public sealed class ModificationCoalescerTests : IDisposable
     [Fact]
     public async Task Expand_beyond_limit_bytes_is_out_of_range()
     {
-        var error = await Assert.ThrowsAsync<StorageException>(() => _ec2.Provider.ExpandVolumeAsync("vol-1", (10 * GiB) + 1, 10 * GiB, CancellationToken.None));
+        var error = await Assert.ThrowsAsync<StorageException>(() => _ec2.Provider.ExpandVolumeAsync("vol-1", (10 * GiB) + 1, (10 * GiB) + 1, CancellationToken.None));
 
         Assert.Equal(FailureKind.OutOfRange, error.Kind);
     }

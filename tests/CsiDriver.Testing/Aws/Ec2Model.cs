@@ -72,6 +72,9 @@ internal sealed class SimVolume
     public DateTimeOffset AvailableAt { get; init; }
     public DateTimeOffset VisibleAt { get; init; }
     public DateTimeOffset? GoneAt { get; set; }
+
+    /// <summary>Ends up in state error instead of available (an injected creation failure).</summary>
+    public bool Fails { get; init; }
     public Dictionary<string, string> Tags { get; } = new(StringComparer.Ordinal);
     public List<SimAttachment> Attachments { get; } = [];
     public SimModification? Modification { get; set; }
@@ -83,6 +86,7 @@ internal sealed class SimVolume
         { } gone when now >= gone => "deleted",
         not null => "deleting",
         _ when now < AvailableAt => "creating",
+        _ when Fails => "error",
         _ when Attachments.Count > 0 => "in-use",
         _ => "available",
     };

@@ -21,7 +21,38 @@ internal sealed partial class Ec2Service(Ec2SimulatorOptions options, Ec2Statist
     private readonly SortedDictionary<string, SimInstance> _instances = new(StringComparer.Ordinal);
     private readonly Dictionary<string, (string Fingerprint, SimVolume Volume)> _clientTokens = new(StringComparer.Ordinal);
 
+    private int _failNextCreations;
+    private readonly List<string> _failedVolumeIds = [];
+
     private DateTimeOffset Now => options.TimeProvider.GetUtcNow();
+
+    /// <summary>The next <paramref name="count"/> volumes CreateVolume or CopyVolumes makes go to state error instead of available.</summary>
+    public void FailNextVolumeCreations(int count)
+    {
+        lock (_gate)
+        {
+            _failNextCreations += count;
+        }
+    }
+
+    /// <summary>Every volume made to fail so far (it went, or will go, to state error).</summary>
+    public IReadOnlyList<string> FailedVolumeIds()
+    {
+        lock (_gate)
+        {
+            return [.. _failedVolumeIds];
+        }
+    }
+
+    private bool TakeCreationFailure()
+    {
+        if (_failNextCreations <= 0)
+        {
+            return false;
+        }
+        _failNextCreations--;
+        return true;
+    }
 
     public static readonly IReadOnlySet<string> Actions = new HashSet<string>(StringComparer.Ordinal)
     {
@@ -201,6 +232,7 @@ internal sealed partial class Ec2Service(Ec2SimulatorOptions options, Ec2Statist
             CreateTime = now,
             AvailableAt = now + options.VolumeCreateDelay,
             VisibleAt = now + options.VisibilityDelay,
+            Fails = TakeCreationFailure(),
         };
         Register(volume, tags, request, token);
         return w => WriteVolume(w, volume, now);
@@ -246,6 +278,7 @@ internal sealed partial class Ec2Service(Ec2SimulatorOptions options, Ec2Statist
             CreateTime = now,
             AvailableAt = now + options.VolumeCreateDelay,
             VisibleAt = now + options.VisibilityDelay,
+            Fails = TakeCreationFailure(),
         };
         Register(volume, tags, request, token);
         return w => w.Set("volumeSet", [volume], v => WriteVolume(w, v, now));
@@ -283,6 +316,10 @@ internal sealed partial class Ec2Service(Ec2SimulatorOptions options, Ec2Statist
     /// <summary>Tags the new volume, stores it, and remembers its client token for replays.</summary>
     private void Register(SimVolume volume, IEnumerable<KeyValuePair<string, string>> tags, Ec2Request request, string? token)
     {
+        if (volume.Fails)
+        {
+            _failedVolumeIds.Add(volume.Id);
+        }
         foreach (var (key, value) in tags)
         {
             volume.Tags[key] = value;
@@ -377,6 +414,7 @@ internal sealed partial class Ec2Service(Ec2SimulatorOptions options, Ec2Statist
             case "creating":
                 throw new Ec2ErrorException("IncorrectState", $"The volume '{volume.Id}' is 'creating'");
             case "available":
+            case "error":
                 volume.GoneAt = now + options.VolumeDeleteDelay;
                 break;
         }

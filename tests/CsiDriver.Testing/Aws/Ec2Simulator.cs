@@ -65,6 +65,12 @@ public sealed class Ec2Simulator : IAsyncDisposable
     /// <summary>Makes an instance known (AttachVolume, DescribeInstances).</summary>
     public void AddInstance(Ec2InstanceSeed instance) => _service.AddInstance(instance);
 
+    /// <summary>The next <paramref name="count"/> volumes created go to state error instead of available, as EC2 does when it cannot make one.</summary>
+    public void FailNextVolumeCreations(int count = 1) => _service.FailNextVolumeCreations(count);
+
+    /// <summary>The volumes made to fail by <see cref="FailNextVolumeCreations"/> so far.</summary>
+    public IReadOnlyList<string> FailedVolumeIds() => _service.FailedVolumeIds();
+
     /// <summary>Every volume, including ones still invisible to Describe* and ones being deleted.</summary>
     public IReadOnlyList<Ec2VolumeView> Volumes() => _service.Volumes();
 
