@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: unit tests, the real driver over a unix socket on real loop devices
-# and filesystems, the EC2 simulator, the rendered Kubernetes manifests, and csi-sanity against the
-# real csi-driver (scripts/sanity.sh; SANITY=0 leaves it out).
-# Needs root (loop devices, mount). Prints "tests: N passed, N failed" last: xunit results (TRX) plus
-# every JUnit report in artifacts/test-results (*.junit.xml: csi-sanity), skipped specs not counted.
+# and filesystems, the EC2 simulator, the rendered Kubernetes manifests, csi-sanity against the
+# real csi-driver (scripts/sanity.sh; SANITY=0 leaves it out), then the Kubernetes e2e (scripts/e2e.sh:
+# real pods on a real cluster; E2E=0 leaves it out).
+# Needs root (loop devices, mount). Prints "tests: N passed, N failed" last: xunit results (TRX, the e2e's
+# included) plus every JUnit report in artifacts/test-results (*.junit.xml: csi-sanity), skipped specs not counted.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 if [ "$(id -u)" -ne 0 ]; then
@@ -24,6 +25,13 @@ dotnet test CsiDriver.sln -c Release --no-build -nologo \
 
 if [ "${SANITY:-1}" != 0 ]; then
   SANITY_NO_BUILD=1 scripts/sanity.sh || status=1
+fi
+
+# The Kubernetes e2e (tests/CsiDriver.E2E, not in the solution): against $KUBECONFIG when set, else on the
+# k8s-kit's one-node cluster (../shared/k8s-kit, or K8S_KIT). Its TRX files land in $results and are counted
+# below; a failure outside a test (cluster, RBAC, overlay dry run) fails the run. E2E=0 leaves it out.
+if [ "${E2E:-1}" != 0 ]; then
+  E2E_PREBUILT=1 scripts/e2e.sh || status=$?
 fi
 
 passed=0; failed=0

@@ -16,7 +16,7 @@ internal sealed partial class FilesystemFreezer(string recordPath, ICommandRunne
     /// <summary>Freezes every mount point in order; on any failure thaws those already frozen and throws.</summary>
     public async Task<FrozenFilesystems> FreezeAsync(IReadOnlyList<string> mountPoints)
     {
-        AtomicFile.WriteJson(recordPath, new LocalFreezeRecord(mountPoints, DateTimeOffset.UtcNow));
+        AtomicFile.WriteJson(recordPath, new LocalFreezeRecord(mountPoints, DateTimeOffset.UtcNow), LocalJsonContext.Default.LocalFreezeRecord);
         var frozen = new List<string>(mountPoints.Count);
         try
         {
@@ -51,7 +51,7 @@ internal sealed partial class FilesystemFreezer(string recordPath, ICommandRunne
         LocalFreezeRecord? record = null;
         try
         {
-            record = AtomicFile.ReadJson<LocalFreezeRecord>(recordPath);
+            record = AtomicFile.ReadJson(recordPath, LocalJsonContext.Default.LocalFreezeRecord);
         }
         catch (Exception ex) when (ex is IOException or System.Text.Json.JsonException)
         {

@@ -53,7 +53,7 @@ public sealed class LocalDeviceFinder(LocalBackendOptions options) : IDeviceFind
         }
         try
         {
-            return AtomicFile.ReadJson<LocalVolumeRecord>(_paths.VolumeRecord(volumeId))?.CreatedAt.ToString("O", System.Globalization.CultureInfo.InvariantCulture);
+            return AtomicFile.ReadJson(_paths.VolumeRecord(volumeId), LocalJsonContext.Default.LocalVolumeRecord)?.CreatedAt.ToString("O", System.Globalization.CultureInfo.InvariantCulture);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or System.Text.Json.JsonException)
         {

@@ -33,7 +33,7 @@ internal sealed class LocalStateRecovery(
 
         var unreadableVolumes = Load(paths.VolumesDir, LocalStatePaths.IsVolumeId, (id, path) =>
         {
-            var record = AtomicFile.ReadJson<LocalVolumeRecord>(path);
+            var record = AtomicFile.ReadJson(path, LocalJsonContext.Default.LocalVolumeRecord);
             if (record is null || record.VolumeId != id)
             {
                 return false;
@@ -43,7 +43,7 @@ internal sealed class LocalStateRecovery(
         });
         var unreadableSnapshots = Load(paths.SnapshotsDir, LocalStatePaths.IsSnapshotId, (id, path) =>
         {
-            var record = AtomicFile.ReadJson<LocalSnapshotRecord>(path);
+            var record = AtomicFile.ReadJson(path, LocalJsonContext.Default.LocalSnapshotRecord);
             if (record is null || record.SnapshotId != id)
             {
                 return false;
@@ -54,7 +54,7 @@ internal sealed class LocalStateRecovery(
 
         var unreadableGroups = Load(paths.GroupsDir, LocalStatePaths.IsGroupId, (id, path) =>
         {
-            var record = AtomicFile.ReadJson<LocalGroupSnapshotRecord>(path);
+            var record = AtomicFile.ReadJson(path, LocalJsonContext.Default.LocalGroupSnapshotRecord);
             if (record is null || record.GroupSnapshotId != id)
             {
                 return false;
@@ -180,7 +180,7 @@ internal sealed class LocalStateRecovery(
             // An expand grew the file and stopped before its record: finish it.
             logger.LogWarning("Volume {VolumeId}: file holds {Length} bytes, record {Recorded}; adopting the file's size", record.VolumeId, length, record.CapacityBytes);
             var grown = record with { CapacityBytes = length };
-            AtomicFile.WriteJson(paths.VolumeRecord(record.VolumeId), grown);
+            AtomicFile.WriteJson(paths.VolumeRecord(record.VolumeId), grown, LocalJsonContext.Default.LocalVolumeRecord);
             volumes[record.VolumeId] = grown;
         }
     }
@@ -205,7 +205,7 @@ internal sealed class LocalStateRecovery(
             if (keep is not null && keep.Device != attachment.LoopDevice)
             {
                 var repaired = record with { Attachment = attachment with { LoopDevice = keep.Device } };
-                AtomicFile.WriteJson(paths.VolumeRecord(record.VolumeId), repaired);
+                AtomicFile.WriteJson(paths.VolumeRecord(record.VolumeId), repaired, LocalJsonContext.Default.LocalVolumeRecord);
                 volumes[record.VolumeId] = repaired;
             }
             if (keep is not null)

@@ -69,11 +69,11 @@ public sealed partial class LocalVolumeProvider
                 {
                     var snapshotId = members[source.VolumeId];
                     var member = new LocalSnapshotRecord(snapshotId, $"{name}/{source.VolumeId}", source.VolumeId, source.CapacityBytes, createdAt, groupId);
-                    AtomicFile.WriteJson(_paths.SnapshotRecord(snapshotId), member);
+                    AtomicFile.WriteJson(_paths.SnapshotRecord(snapshotId), member, LocalJsonContext.Default.LocalSnapshotRecord);
                     _snapshots[snapshotId] = member;
                 }
                 var record = new LocalGroupSnapshotRecord(groupId, name, members, createdAt);
-                AtomicFile.WriteJson(_paths.GroupRecord(groupId), record);
+                AtomicFile.WriteJson(_paths.GroupRecord(groupId), record, LocalJsonContext.Default.LocalGroupSnapshotRecord);
                 _groups[groupId] = record;
                 _logger.LogInformation("Created group snapshot {GroupSnapshotId} ({Name}) of {Count} volumes, {Frozen} filesystems frozen, in {Elapsed}",
                     groupId, name, sources.Count, mountPoints.Count, System.Diagnostics.Stopwatch.GetElapsedTime(started));

@@ -151,7 +151,7 @@ public sealed partial class LocalVolumeProvider : IVolumeProvider, IGroupSnapsho
             await MakeImageAsync(image, sourceFile, size).ConfigureAwait(false);
             try
             {
-                AtomicFile.WriteJson(_paths.VolumeRecord(volumeId), record);
+                AtomicFile.WriteJson(_paths.VolumeRecord(volumeId), record, LocalJsonContext.Default.LocalVolumeRecord);
             }
             catch
             {
@@ -263,7 +263,7 @@ public sealed partial class LocalVolumeProvider : IVolumeProvider, IGroupSnapsho
                 ApplyMutableParameters(device, record.MutableParameters);
                 DeviceLinks.Replace(link, device);
                 var attached = record with { Attachment = new LocalAttachment(spec.NodeId, device, spec.ReadOnly) };
-                AtomicFile.WriteJson(_paths.VolumeRecord(record.VolumeId), attached);
+                AtomicFile.WriteJson(_paths.VolumeRecord(record.VolumeId), attached, LocalJsonContext.Default.LocalVolumeRecord);
                 _volumes[record.VolumeId] = attached;
             }
             catch
@@ -295,7 +295,7 @@ public sealed partial class LocalVolumeProvider : IVolumeProvider, IGroupSnapsho
             await DetachAllBackedByAsync(_paths.VolumeImage(volumeId)).ConfigureAwait(false);
             DeviceLinks.Remove(_paths.DeviceLink(volumeId));
             var detached = record with { Attachment = null };
-            AtomicFile.WriteJson(_paths.VolumeRecord(volumeId), detached);
+            AtomicFile.WriteJson(_paths.VolumeRecord(volumeId), detached, LocalJsonContext.Default.LocalVolumeRecord);
             _volumes[volumeId] = detached;
             UpdateGauge();
             _logger.LogInformation("Detached volume {VolumeId} from node {NodeId}", volumeId, attachment.NodeId);
@@ -323,7 +323,7 @@ public sealed partial class LocalVolumeProvider : IVolumeProvider, IGroupSnapsho
             // File first, record second: recovery adopts a file that grew without its record.
             Grow(image, target);
             var grown = record with { CapacityBytes = target };
-            AtomicFile.WriteJson(_paths.VolumeRecord(volumeId), grown);
+            AtomicFile.WriteJson(_paths.VolumeRecord(volumeId), grown, LocalJsonContext.Default.LocalVolumeRecord);
             _volumes[volumeId] = grown;
             if (record.Attachment is { } attachment && LoopDevices.IsBackedBy(attachment.LoopDevice, image))
             {
@@ -360,7 +360,7 @@ public sealed partial class LocalVolumeProvider : IVolumeProvider, IGroupSnapsho
                 ApplyMutableParameters(record.Attachment!.LoopDevice, merged);
             }
             var modified = record with { MutableParameters = merged };
-            AtomicFile.WriteJson(_paths.VolumeRecord(volumeId), modified);
+            AtomicFile.WriteJson(_paths.VolumeRecord(volumeId), modified, LocalJsonContext.Default.LocalVolumeRecord);
             _volumes[volumeId] = modified;
             LocalBackendLog.VolumeModified(_logger, volumeId, string.Join(", ", changes.Select(c => $"{c.Key}={c.Value}")), applied);
         }
@@ -411,7 +411,7 @@ public sealed partial class LocalVolumeProvider : IVolumeProvider, IGroupSnapsho
             var record = new LocalSnapshotRecord(snapshotId, name, sourceVolumeId, source.CapacityBytes, DateTimeOffset.UtcNow);
             try
             {
-                AtomicFile.WriteJson(_paths.SnapshotRecord(snapshotId), record);
+                AtomicFile.WriteJson(_paths.SnapshotRecord(snapshotId), record, LocalJsonContext.Default.LocalSnapshotRecord);
             }
             catch
             {

@@ -27,6 +27,9 @@ public sealed record DriverConfiguration(DriverOptions Driver, LocalBackendOptio
 /// <summary>Builds the driver's web application: CSI services on the unix socket, backend, node OS layer.</summary>
 public static class DriverHost
 {
+    /// <summary>How long a CSI client's connection may stay idle before the server closes it: in effect never.</summary>
+    public static readonly TimeSpan IdleConnectionTimeout = TimeSpan.FromDays(365);
+
     public static WebApplication Build(
         DriverConfiguration configuration,
         Action<ILoggingBuilder>? configureLogging = null,
@@ -50,6 +53,12 @@ public static class DriverHost
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.ListenUnixSocket(options.SocketPath, listen => listen.Protocols = HttpProtocols.Http2);
+            // The sidecars and kubelet hold one gRPC connection for their lifetime and exit when it drops
+            // (csi-lib-utils: "Lost connection to CSI driver, exiting"). Kestrel's default closes a connection idle
+            // for 130 s, which killed a csi-snapshotter that had nothing to do for two minutes. A year, not
+            // Timeout.InfiniteTimeSpan: Kestrel's HTTP/2 path adds the timeout to a timestamp, and TimeSpan.MaxValue
+            // overflowed into closing every connection within seconds (seen in the e2e).
+            kestrel.Limits.KeepAliveTimeout = IdleConnectionTimeout;
         });
 
         builder.Services.AddCsiServices(options);

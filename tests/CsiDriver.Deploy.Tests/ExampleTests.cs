@@ -43,7 +43,7 @@ public sealed class ExampleTests
         Assert.All(OfKind(docs, "VolumeSnapshotClass"), c => Assert.Equal(DriverName, c["driver"].Str));
         Assert.NotEmpty(OfKind(docs, "VolumeSnapshotClass"));
         Assert.All(OfKind(docs, "VolumeAttributesClass"), c => Assert.Equal(DriverName, c["driverName"].Str));
-        Assert.Equal(2, OfKind(docs, "VolumeAttributesClass").Count());
+        Assert.Equal(4, OfKind(docs, "VolumeAttributesClass").Count());
     }
 
     [Fact]

@@ -9,16 +9,21 @@ public sealed partial class PackagingTests
     private static string Read(params string[] parts) => File.ReadAllText(RepoPaths.File(parts));
 
     [Fact]
-    public void Dockerfile_builds_the_host_project_into_a_pinned_runtime_image_with_the_node_tools()
+    public void Dockerfile_builds_native_executables_into_a_pinned_minimal_image_with_the_node_tools()
     {
         var dockerfile = Read("Dockerfile");
         var froms = FromLine().Matches(dockerfile).Select(m => m.Groups[1].Value).ToList();
-        Assert.Equal(["mcr.microsoft.com/dotnet/sdk:10.0", "mcr.microsoft.com/dotnet/aspnet:10.0"], froms);
+        // runtime-deps: no .NET runtime in the image, the executables are NativeAOT.
+        Assert.Equal(["mcr.microsoft.com/dotnet/sdk:10.0", "mcr.microsoft.com/dotnet/runtime-deps:10.0"], froms);
 
-        // The entrypoint names the assembly the host project builds.
-        var assemblyName = Regex.Match(Read("src", "CsiDriver.Host", "CsiDriver.Host.csproj"), "<AssemblyName>([^<]+)</AssemblyName>").Groups[1].Value;
-        Assert.Contains($"ENTRYPOINT [\"dotnet\", \"/app/{assemblyName}.dll\"]", dockerfile, StringComparison.Ordinal);
-        Assert.Contains("src/CsiDriver.Host/CsiDriver.Host.csproj", dockerfile, StringComparison.Ordinal);
+        // The entrypoint is the executable the host project publishes, and the publish is a NativeAOT one.
+        var hostProject = Read("src", "CsiDriver.Host", "CsiDriver.Host.csproj");
+        var assemblyName = Regex.Match(hostProject, "<AssemblyName>([^<]+)</AssemblyName>").Groups[1].Value;
+        Assert.Contains("<PublishAot>true</PublishAot>", hostProject, StringComparison.Ordinal);
+        Assert.Contains("<PublishAot>true</PublishAot>", Read("src", "CsiDriver.Cli", "CsiDriver.Cli.csproj"), StringComparison.Ordinal);
+        Assert.Contains($"ENTRYPOINT [\"/app/{assemblyName}\"]", dockerfile, StringComparison.Ordinal);
+        Assert.Matches(@"dotnet publish src/CsiDriver\.Host/CsiDriver\.Host\.csproj[^\n]*(\\\n[^\n]*)*--runtime linux-x64", dockerfile);
+        Assert.Matches(@"apt-get install[^\n]*\bclang\b", dockerfile);
         foreach (var package in new[] { "e2fsprogs", "xfsprogs", "util-linux", "mount" })
         {
             Assert.Matches($@"apt-get install[^\n]*\b{package}\b", dockerfile);
@@ -31,7 +36,7 @@ public sealed partial class PackagingTests
     [Fact]
     public void Controller_user_is_the_image_non_root_user()
     {
-        // USER $APP_UID in the aspnet image is uid 1654; the aws controller pins the same uid.
+        // USER $APP_UID in the runtime-deps image is uid 1654; the aws controller pins the same uid.
         var controller = Single(Kustomize.Render("aws"), "Deployment", Controller);
         Assert.Equal("1654", PodSpec(controller)["securityContext"]["runAsUser"].Str);
     }

@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 using System.Text.Json;
-using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
 
 namespace CsiDriver.Core.Storage;
 
@@ -13,21 +13,15 @@ public static class AtomicFile
     /// <summary>Names of files still being written contain this; a crash leaves them behind and their owner removes them at start.</summary>
     public const string TempMarker = ".tmp-";
 
-    public static readonly JsonSerializerOptions Json = new()
-    {
-        WriteIndented = true,
-        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
-        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
-    };
-
-    public static void WriteJson<T>(string path, T value)
+    /// <summary>Writes the value as JSON through its source-generated contract (no reflection: the driver is NativeAOT-compiled).</summary>
+    public static void WriteJson<T>(string path, T value, JsonTypeInfo<T> typeInfo)
     {
         var temp = TempFor(path);
         try
         {
             using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write))
             {
-                JsonSerializer.Serialize(stream, value, Json);
+                JsonSerializer.Serialize(stream, value, typeInfo);
                 stream.Flush(flushToDisk: true);
             }
             File.Move(temp, path, overwrite: true);
@@ -40,10 +34,10 @@ public static class AtomicFile
         SyncDirectory(Path.GetDirectoryName(path)!);
     }
 
-    public static T? ReadJson<T>(string path)
+    public static T? ReadJson<T>(string path, JsonTypeInfo<T> typeInfo)
     {
         using var stream = File.OpenRead(path);
-        return JsonSerializer.Deserialize<T>(stream, Json);
+        return JsonSerializer.Deserialize(stream, typeInfo);
     }
 
     /// <summary>Flushes a finished data file to disk before it is renamed into place.</summary>

@@ -73,7 +73,7 @@ internal sealed class NodeVolumeRecords(DriverOptions options, IDeviceFinder dev
         if (!Same(current, updated))
         {
             System.IO.Directory.CreateDirectory(Directory);
-            AtomicFile.WriteJson(FileFor(volumeId), updated);
+            AtomicFile.WriteJson(FileFor(volumeId), updated, NodeJsonContext.Default.NodeVolumeRecord);
         }
         return updated;
     }
@@ -81,7 +81,7 @@ internal sealed class NodeVolumeRecords(DriverOptions options, IDeviceFinder dev
     private NodeVolumeRecord Read(string volumeId, string? incarnation)
     {
         var path = FileFor(volumeId);
-        var stored = File.Exists(path) ? AtomicFile.ReadJson<NodeVolumeRecord>(path) : null;
+        var stored = File.Exists(path) ? AtomicFile.ReadJson(path, NodeJsonContext.Default.NodeVolumeRecord) : null;
         var isThisVolume = stored is not null && stored.VolumeId == volumeId
             && (incarnation is null || stored.Incarnation is null || stored.Incarnation == incarnation);
         return isThisVolume ? stored! : new NodeVolumeRecord { VolumeId = volumeId, Incarnation = incarnation };

@@ -15,12 +15,13 @@ public static class ObservabilityRegistration
 {
     public static WebApplicationBuilder AddObservability(this WebApplicationBuilder builder, DriverOptions options)
     {
-        builder.Services.AddSingleton<MetricsCollector>();
         builder.Services.AddSingleton<DriverReadiness>();
         if (options.MetricsAddress is null)
         {
+            // Nothing scrapes: no meter provider, no aggregation (the instruments cost nothing without a listener).
             return builder;
         }
+        builder.Services.AddDriverMetricsExport(options);
         if (!DriverOptions.TryParseListenAddress(options.MetricsAddress, out var address, out var port))
         {
             throw new ArgumentException($"--metrics-address '{options.MetricsAddress}' is not [ip]:port");
@@ -50,9 +51,17 @@ public static class ObservabilityRegistration
         // connections that arrived on the metrics TCP port reach this branch, and nothing else is served there.
         app.MapWhen(
             context => context.Connection.LocalIpAddress is not null && (port == 0 || context.Connection.LocalPort == port),
-            branch => branch.Run(HandleAsync));
-        // Start listening to the meter now, before the first CSI call can arrive.
-        app.Services.GetRequiredService<MetricsCollector>();
+            branch =>
+            {
+                // GET /metrics: OpenTelemetry's Prometheus exporter (text format 0.0.4, or OpenMetrics when the scraper asks).
+                branch.UseOpenTelemetryPrometheusScrapingEndpoint(
+                    meterProvider: null,
+                    predicate: context => context.Request.Path == "/metrics" && HttpMethods.IsGet(context.Request.Method),
+                    path: null,
+                    configureBranchedPipeline: null,
+                    optionsName: null);
+                branch.Run(HandleAsync);
+            });
         return app;
     }
 
@@ -70,9 +79,9 @@ public static class ObservabilityRegistration
         switch (request.Path.Value)
         {
             case "/metrics":
-                var text = services.GetRequiredService<MetricsCollector>().Scrape();
-                response.ContentType = PrometheusTextWriter.ContentType;
-                await response.WriteAsync(text, context.RequestAborted).ConfigureAwait(false);
+                // HEAD (GET is answered by the exporter above): the headers of a scrape, no body.
+                response.StatusCode = StatusCodes.Status200OK;
+                response.ContentType = "text/plain; charset=utf-8; version=0.0.4";
                 break;
             case "/healthz":
                 // The process serves HTTP, so it is alive; liveness must not depend on the backend.

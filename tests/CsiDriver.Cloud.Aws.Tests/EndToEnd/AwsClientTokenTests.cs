@@ -2,6 +2,7 @@ using CsiDriver.Cloud.Aws.Volumes;
 using CsiDriver.Testing;
 using CsiDriver.Testing.Aws;
 using Grpc.Core;
+using Microsoft.Extensions.Time.Testing;
 using static CsiDriver.Cloud.Aws.Tests.EndToEnd.AwsRequests;
 using static CsiDriver.Testing.CsiRequests;
 
@@ -63,7 +64,7 @@ public sealed class AwsClientTokenTests
     [Fact]
     public async Task An_unrecognised_EC2_error_while_waiting_fails_the_call_but_never_deletes_the_volume()
     {
-        var clock = new ManualTimeProvider();
+        var clock = new FakeTimeProvider();
         await using var env = await AwsEnvironment.StartAsync("aws-token-unknown", o =>
         {
             o.TimeProvider = clock;
@@ -88,7 +89,7 @@ public sealed class AwsClientTokenTests
     [Fact]
     public async Task A_volume_not_visible_past_the_grace_window_is_not_replaced_by_a_second_one()
     {
-        var clock = new ManualTimeProvider();
+        var clock = new FakeTimeProvider();
         await using var env = await AwsEnvironment.StartAsync("aws-token-invisible",
             o =>
             {

@@ -1,6 +1,7 @@
 using Amazon.EC2;
 using Amazon.EC2.Model;
 using CsiDriver.Testing.Aws;
+using Microsoft.Extensions.Time.Testing;
 using static CsiDriver.Cloud.Aws.Tests.Simulator.SimulatorClient;
 
 namespace CsiDriver.Cloud.Aws.Tests.Simulator;
@@ -12,7 +13,7 @@ public sealed class SimulatorAttachmentTests
     [Fact]
     public async Task Attach_and_detach_move_through_their_states_and_show_in_DescribeInstances()
     {
-        var clock = new ManualTimeProvider();
+        var clock = new FakeTimeProvider();
         await using var sim = await StartAsync(o =>
         {
             o.TimeProvider = clock;
@@ -111,7 +112,7 @@ public sealed class SimulatorAttachmentTests
     [Fact]
     public async Task ModifyVolume_goes_modifying_optimizing_completed_and_a_second_one_waits_for_the_cooldown()
     {
-        var clock = new ManualTimeProvider();
+        var clock = new FakeTimeProvider();
         await using var sim = await StartAsync(o =>
         {
             o.TimeProvider = clock;

@@ -1,6 +1,7 @@
 using Amazon.EC2;
 using Amazon.EC2.Model;
 using CsiDriver.Testing.Aws;
+using Microsoft.Extensions.Time.Testing;
 using static CsiDriver.Cloud.Aws.Tests.Simulator.SimulatorAttachmentTests;
 using static CsiDriver.Cloud.Aws.Tests.Simulator.SimulatorClient;
 
@@ -13,7 +14,7 @@ public sealed class SimulatorSnapshotTests
     [Fact]
     public async Task A_snapshot_goes_pending_to_completed_and_a_volume_restored_from_it_inherits_its_size()
     {
-        var clock = new ManualTimeProvider();
+        var clock = new FakeTimeProvider();
         await using var sim = await StartAsync(o =>
         {
             o.TimeProvider = clock;
@@ -85,7 +86,7 @@ public sealed class SimulatorSnapshotTests
     [Fact]
     public async Task DescribeSnapshots_pages_filters_by_volume_and_owner_and_hides_new_snapshots_for_a_while()
     {
-        var clock = new ManualTimeProvider();
+        var clock = new FakeTimeProvider();
         await using var sim = await StartAsync(o =>
         {
             o.TimeProvider = clock;

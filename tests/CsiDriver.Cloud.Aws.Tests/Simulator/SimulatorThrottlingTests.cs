@@ -3,6 +3,7 @@ using System.Net;
 using Amazon.EC2;
 using Amazon.EC2.Model;
 using CsiDriver.Testing.Aws;
+using Microsoft.Extensions.Time.Testing;
 using static CsiDriver.Cloud.Aws.Tests.Simulator.SimulatorAttachmentTests;
 using static CsiDriver.Cloud.Aws.Tests.Simulator.SimulatorClient;
 
@@ -15,7 +16,7 @@ public sealed class SimulatorThrottlingTests
     [Fact]
     public async Task A_bucket_allows_its_burst_then_its_refill_rate_per_action()
     {
-        var clock = new ManualTimeProvider();
+        var clock = new FakeTimeProvider();
         await using var sim = await StartAsync(o =>
         {
             o.TimeProvider = clock;

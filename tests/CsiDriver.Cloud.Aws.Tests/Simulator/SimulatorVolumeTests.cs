@@ -2,6 +2,7 @@ using System.Net;
 using Amazon.EC2;
 using Amazon.EC2.Model;
 using CsiDriver.Testing.Aws;
+using Microsoft.Extensions.Time.Testing;
 using static CsiDriver.Cloud.Aws.Tests.Simulator.SimulatorClient;
 
 namespace CsiDriver.Cloud.Aws.Tests.Simulator;
@@ -13,7 +14,7 @@ public sealed class SimulatorVolumeTests
     [Fact]
     public async Task CreateVolume_answers_every_field_and_moves_from_creating_to_available()
     {
-        var clock = new ManualTimeProvider();
+        var clock = new FakeTimeProvider();
         await using var sim = await StartAsync(o =>
         {
             o.TimeProvider = clock;
@@ -210,7 +211,7 @@ public sealed class SimulatorVolumeTests
     [Fact]
     public async Task A_new_volume_is_invisible_to_DescribeVolumes_until_the_consistency_delay_passes()
     {
-        var clock = new ManualTimeProvider();
+        var clock = new FakeTimeProvider();
         await using var sim = await StartAsync(o =>
         {
             o.TimeProvider = clock;
@@ -231,7 +232,7 @@ public sealed class SimulatorVolumeTests
     [Fact]
     public async Task DeleteVolume_goes_through_deleting_then_the_volume_is_not_found()
     {
-        var clock = new ManualTimeProvider();
+        var clock = new FakeTimeProvider();
         await using var sim = await StartAsync(o =>
         {
             o.TimeProvider = clock;

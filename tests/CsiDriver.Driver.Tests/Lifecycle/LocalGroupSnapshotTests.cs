@@ -137,9 +137,9 @@ public sealed class LocalGroupSnapshotTests
         // What a kill -9 between freeze and thaw leaves: the freeze record, a frozen filesystem, and a member
         // snapshot whose group record was never written.
         var paths = new LocalStatePaths(dir.Path("state"));
-        AtomicFile.WriteJson(paths.FreezeRecord, new LocalFreezeRecord([staged.Staging], DateTimeOffset.UtcNow));
-        var orphan = AtomicFile.ReadJson<LocalSnapshotRecord>(paths.SnapshotRecord(orphanId))!;
-        AtomicFile.WriteJson(paths.SnapshotRecord(orphanId), orphan with { GroupSnapshotId = "group-00000000000000aa" });
+        AtomicFile.WriteJson(paths.FreezeRecord, new LocalFreezeRecord([staged.Staging], DateTimeOffset.UtcNow), LocalJsonContext.Default.LocalFreezeRecord);
+        var orphan = AtomicFile.ReadJson(paths.SnapshotRecord(orphanId), LocalJsonContext.Default.LocalSnapshotRecord)!;
+        AtomicFile.WriteJson(paths.SnapshotRecord(orphanId), orphan with { GroupSnapshotId = "group-00000000000000aa" }, LocalJsonContext.Default.LocalSnapshotRecord);
         await RunAsync("fsfreeze", "--freeze", staged.Staging);
         try
         {

@@ -165,7 +165,8 @@ public sealed class FakeKubernetesApiServer : IAsyncDisposable
                 {
                     return StatusBody(403, "Forbidden", $"nodes \"{name}\" is forbidden: User \"{user}\" cannot patch resource \"nodes\" in API group \"\" at the cluster scope");
                 }
-                if (contentType != "application/json-patch+json")
+                // Parameters such as "; charset=utf-8" are ignored, as the API server does.
+                if (contentType?.Split(';')[0].Trim() != "application/json-patch+json")
                 {
                     return StatusBody(415, "UnsupportedMediaType", $"the body of the request was in an unknown format - accepted media types include: application/json-patch+json, ...; got {contentType}");
                 }

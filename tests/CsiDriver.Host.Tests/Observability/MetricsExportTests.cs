@@ -1,23 +1,16 @@
 using CsiDriver.Core.Observability;
 using CsiDriver.Host.Observability;
-using Microsoft.Extensions.Logging.Abstractions;
 
 namespace CsiDriver.Host.Tests.Observability;
 
-public sealed class MetricsCollectorTests
+/// <summary>What the metrics export makes of the driver's instruments, scraped over HTTP.</summary>
+public sealed class MetricsExportTests
 {
-    private static (IReadOnlyDictionary<string, string> Types, IReadOnlyList<Sample> Samples) Scrape(MetricsCollector collector)
-    {
-        var (types, samples) = PrometheusText.Parse(collector.Scrape());
-        PrometheusText.AssertHistogramInvariants(types, samples);
-        return (types, samples);
-    }
-
     [Fact]
-    public void Rpc_counts_latency_and_in_flight_are_exposed_per_method_and_code()
+    public async Task Rpc_counts_latency_and_in_flight_are_exposed_per_method_and_code()
     {
         using var metrics = new DriverMetrics();
-        using var collector = new MetricsCollector(metrics, NullLogger<MetricsCollector>.Instance);
+        await using var collector = await MetricsExportHost.StartAsync(metrics);
 
         metrics.RpcStarted("CreateVolume");
         metrics.RpcFinished("CreateVolume", "OK", TimeSpan.FromMilliseconds(30));
@@ -27,7 +20,7 @@ public sealed class MetricsCollectorTests
         metrics.RpcStarted("DeleteVolume");
         metrics.RpcFinished("DeleteVolume", "OK", TimeSpan.FromSeconds(700));
 
-        var (types, samples) = Scrape(collector);
+        var (types, samples) = (await collector.ScrapeAsync());
 
         Assert.Equal("counter", types["csidriver_csi_rpc_requests_total"]);
         Assert.Equal("histogram", types["csidriver_csi_rpc_duration_seconds"]);
@@ -47,16 +40,16 @@ public sealed class MetricsCollectorTests
     }
 
     [Fact]
-    public void Cloud_calls_errors_and_throttles_are_counted_by_action_and_code()
+    public async Task Cloud_calls_errors_and_throttles_are_counted_by_action_and_code()
     {
         using var metrics = new DriverMetrics();
-        using var collector = new MetricsCollector(metrics, NullLogger<MetricsCollector>.Instance);
+        await using var collector = await MetricsExportHost.StartAsync(metrics);
 
         metrics.CloudCall("aws", "CreateVolume", TimeSpan.FromMilliseconds(120), null, throttled: false);
         metrics.CloudCall("aws", "CreateVolume", TimeSpan.FromMilliseconds(80), "RequestLimitExceeded", throttled: true);
         metrics.CloudCall("aws", "AttachVolume", TimeSpan.FromMilliseconds(80), "VolumeInUse", throttled: false);
 
-        var (types, samples) = Scrape(collector);
+        var (types, samples) = (await collector.ScrapeAsync());
 
         Assert.Equal("counter", types["csidriver_cloud_api_calls_total"]);
         Assert.Equal("counter", types["csidriver_cloud_api_errors_total"]);
@@ -70,20 +63,20 @@ public sealed class MetricsCollectorTests
     }
 
     [Fact]
-    public void Poller_batch_sizes_use_size_buckets_with_inclusive_upper_bounds()
+    public async Task Poller_batch_sizes_use_size_buckets_with_inclusive_upper_bounds()
     {
         using var metrics = new DriverMetrics();
-        using var collector = new MetricsCollector(metrics, NullLogger<MetricsCollector>.Instance);
+        await using var collector = await MetricsExportHost.StartAsync(metrics);
 
         metrics.PollerBatch("volume", 1);
         metrics.PollerBatch("volume", 5);
         metrics.PollerBatch("volume", 6);
         metrics.PollerBatch("volume", 1000);
 
-        var (_, samples) = Scrape(collector);
+        var (_, samples) = (await collector.ScrapeAsync());
         var buckets = samples.Where(s => s.Name == "csidriver_poller_batch_size_bucket").ToDictionary(s => s.Label("le"), s => s.Value);
 
-        Assert.Equal(MetricsCollector.SizeBuckets.Length + 1, buckets.Count);
+        Assert.Equal(MetricsExport.SizeBuckets.Length + 1, buckets.Count);
         Assert.Equal(1, buckets["1"]);
         Assert.Equal(2, buckets["5"]);
         Assert.Equal(3, buckets["10"]);
@@ -93,59 +86,59 @@ public sealed class MetricsCollectorTests
     }
 
     [Fact]
-    public void Loop_device_gauge_is_read_at_scrape_time()
+    public async Task Loop_device_gauge_is_read_at_scrape_time()
     {
         using var metrics = new DriverMetrics();
-        using var collector = new MetricsCollector(metrics, NullLogger<MetricsCollector>.Instance);
+        await using var collector = await MetricsExportHost.StartAsync(metrics);
         long devices = 2;
         metrics.ObserveLoopDevices(() => devices);
 
-        Assert.Equal(2, Scrape(collector).Samples.Single(s => s.Name == "csidriver_local_loop_devices_in_use").Value);
+        Assert.Equal(2, (await collector.ScrapeAsync()).Samples.Single(s => s.Name == "csidriver_local_loop_devices_in_use").Value);
         devices = 5;
-        Assert.Equal(5, Scrape(collector).Samples.Single(s => s.Name == "csidriver_local_loop_devices_in_use").Value);
+        Assert.Equal(5, (await collector.ScrapeAsync()).Samples.Single(s => s.Name == "csidriver_local_loop_devices_in_use").Value);
     }
 
     [Fact]
-    public void A_failing_gauge_callback_does_not_break_the_scrape()
+    public async Task A_failing_gauge_callback_does_not_break_the_scrape()
     {
         using var metrics = new DriverMetrics();
-        using var collector = new MetricsCollector(metrics, NullLogger<MetricsCollector>.Instance);
+        await using var collector = await MetricsExportHost.StartAsync(metrics);
         metrics.ObserveLoopDevices(() => throw new IOException("sysfs went away"));
         metrics.RpcStarted("Probe");
         metrics.RpcFinished("Probe", "OK", TimeSpan.Zero);
 
-        var (_, samples) = Scrape(collector);
+        var (_, samples) = (await collector.ScrapeAsync());
 
         Assert.Contains(samples, s => s.Name == "csidriver_csi_rpc_requests_total");
     }
 
     [Fact]
-    public void Two_driver_instances_in_one_process_do_not_see_each_others_measurements()
+    public async Task Two_driver_instances_in_one_process_do_not_see_each_others_measurements()
     {
         using var first = new DriverMetrics();
         using var second = new DriverMetrics();
-        using var firstCollector = new MetricsCollector(first, NullLogger<MetricsCollector>.Instance);
-        using var secondCollector = new MetricsCollector(second, NullLogger<MetricsCollector>.Instance);
+        await using var firstCollector = await MetricsExportHost.StartAsync(first);
+        await using var secondCollector = await MetricsExportHost.StartAsync(second);
 
         first.RpcStarted("Probe");
         first.RpcFinished("Probe", "OK", TimeSpan.Zero);
 
-        Assert.Contains(Scrape(firstCollector).Samples, s => s.Name == "csidriver_csi_rpc_requests_total");
-        Assert.DoesNotContain(Scrape(secondCollector).Samples, s => s.Name == "csidriver_csi_rpc_requests_total");
+        Assert.Contains((await firstCollector.ScrapeAsync()).Samples, s => s.Name == "csidriver_csi_rpc_requests_total");
+        Assert.DoesNotContain((await secondCollector.ScrapeAsync()).Samples, s => s.Name == "csidriver_csi_rpc_requests_total");
     }
 
     [Fact]
-    public void Instruments_added_to_the_meter_later_are_exported_too()
+    public async Task Instruments_added_to_the_meter_later_are_exported_too()
     {
         using var metrics = new DriverMetrics();
-        using var collector = new MetricsCollector(metrics, NullLogger<MetricsCollector>.Instance);
+        await using var collector = await MetricsExportHost.StartAsync(metrics);
 
         var counter = metrics.Meter.CreateCounter<int>("mount_retries", description: "Mount retries.");
         counter.Add(2, new KeyValuePair<string, object?>("fs", "ext4"));
         var gauge = metrics.Meter.CreateUpDownCounter<double>("format.in_progress");
         gauge.Add(1.5);
 
-        var (types, samples) = Scrape(collector);
+        var (types, samples) = (await collector.ScrapeAsync());
 
         Assert.Equal("counter", types["csidriver_mount_retries_total"]);
         Assert.Equal(2, samples.Single(s => s.Name == "csidriver_mount_retries_total" && s.Label("fs") == "ext4").Value);
@@ -153,22 +146,22 @@ public sealed class MetricsCollectorTests
     }
 
     [Fact]
-    public void Concurrent_recording_loses_no_measurement()
+    public async Task Concurrent_recording_loses_no_measurement()
     {
         using var metrics = new DriverMetrics();
-        using var collector = new MetricsCollector(metrics, NullLogger<MetricsCollector>.Instance);
+        await using var collector = await MetricsExportHost.StartAsync(metrics);
 
-        Parallel.For(0, 4000, i =>
+        await Parallel.ForAsync(0, 4000, async (i, _) =>
         {
             metrics.RpcStarted("NodeStageVolume");
             metrics.RpcFinished("NodeStageVolume", "OK", TimeSpan.FromMilliseconds(i % 50));
             if (i % 100 == 0)
             {
-                collector.Scrape();
+                await collector.ScrapeAsync();
             }
         });
 
-        var (_, samples) = Scrape(collector);
+        var (_, samples) = (await collector.ScrapeAsync());
         Assert.Equal(4000, samples.Single(s => s.Name == "csidriver_csi_rpc_requests_total").Value);
         Assert.Equal(4000, samples.Single(s => s.Name == "csidriver_csi_rpc_duration_seconds_count").Value);
         Assert.Equal(0, samples.Single(s => s.Name == "csidriver_csi_rpc_in_flight").Value);

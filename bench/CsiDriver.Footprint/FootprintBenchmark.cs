@@ -1,0 +1,170 @@
+using System.Diagnostics;
+using Csi.V1;
+using CsiDriver.Core;
+using CsiDriver.Testing;
+using CsiDriver.Testing.Aws;
+using Mode = Csi.V1.VolumeCapability.Types.AccessMode.Types.Mode;
+
+namespace CsiDriver.Footprint;
+
+public sealed record FootprintSettings(int StartRuns, int Lifecycles, int WarmupLifecycles, TimeSpan Settle, TimeSpan StartTimeout);
+
+/// <summary>start → Probe for each run (the median is what counts) and the idle RSS after each start.</summary>
+public sealed record StartFigures(IReadOnlyList<TimeSpan> ProbeReady, IReadOnlyList<TimeSpan> SocketReady, IReadOnlyList<double> IdleRssMiB);
+
+public sealed record ControllerFigures(TimeSpan ProbeReady, double IdleRssMiB, double PeakRssMiB);
+
+public sealed record LifecycleFigures(int Count, double IdleRssMiB, double AfterWarmupRssMiB, double AfterRssMiB, double PeakRssMiB, TimeSpan Mean)
+{
+    /// <summary>Growth over the run, against the RSS after warm-up (first-use allocations are not growth).</summary>
+    public double Growth => AfterRssMiB / AfterWarmupRssMiB - 1;
+}
+
+public sealed record BuildFigures(DriverBuild Build, StartFigures Start, ControllerFigures? Controller, LifecycleFigures? Lifecycles);
+
+/// <summary>The three measurements of issue 11's footprint targets, for one build of csi-driver.</summary>
+public static class FootprintBenchmark
+{
+    public const string NodeId = "footprint-node";
+
+    private static readonly Dictionary<string, string> AwsEnvironment = new()
+    {
+        ["AWS_ACCESS_KEY_ID"] = "AKIDFOOTPRINT",
+        ["AWS_SECRET_ACCESS_KEY"] = "footprint-secret",
+        ["AWS_EC2_METADATA_DISABLED"] = "true",
+    };
+
+    /// <summary>The node plugin as a DaemonSet runs it: --mode node --backend local, no work yet.</summary>
+    public static async Task<StartFigures> MeasureNodeStartAsync(DriverBuild build, FootprintSettings settings)
+    {
+        var probe = new List<TimeSpan>();
+        var socket = new List<TimeSpan>();
+        var rss = new List<double>();
+        // Run 0 warms the page cache (binary, shared libraries) and this process's gRPC client; it is not counted.
+        for (var run = 0; run <= settings.StartRuns; run++)
+        {
+            using var dir = new TestDirectory("fp-start");
+            await using var driver = await DriverUnderTest.StartAsync(build, dir.Path("csi.sock"), NodeArguments(dir), null, settings.StartTimeout);
+            if (run == 0)
+            {
+                continue;
+            }
+            probe.Add(driver.ProbeReady);
+            socket.Add(driver.SocketReady);
+            await Task.Delay(settings.Settle);
+            rss.Add(driver.RssMiB);
+        }
+        return new StartFigures(probe, socket, rss);
+    }
+
+    /// <summary>
+    /// The controller with the aws backend against the EC2 simulator: Probe, then one volume created, attached,
+    /// detached and deleted (so the AWS SDK's code paths have run, which also proves them under NativeAOT), then idle.
+    /// </summary>
+    public static async Task<ControllerFigures> MeasureAwsControllerAsync(DriverBuild build, FootprintSettings settings)
+    {
+        await using var simulator = await Ec2Simulator.StartAsync(new Ec2SimulatorOptions());
+        simulator.AddInstance(Ec2InstanceSeed.WithRootVolume("i-0f00dfeed0000001a", "us-east-1a"));
+        using var dir = new TestDirectory("fp-aws");
+        await using var driver = await DriverUnderTest.StartAsync(build, dir.Path("csi.sock"),
+            ["--mode", "controller", "--backend", "aws", "--region", "us-east-1", "--aws-ec2-endpoint", simulator.Url, "--log-level", "Warning", "--metrics-address", "127.0.0.1:0"],
+            AwsEnvironment, settings.StartTimeout);
+        var controller = driver.Controller;
+        var capability = MountCapability();
+        var create = new CreateVolumeRequest { Name = "pvc-footprint", CapacityRange = new CapacityRange { RequiredBytes = 1L << 30 } };
+        create.VolumeCapabilities.Add(capability);
+        create.AccessibilityRequirements = new TopologyRequirement();
+        create.AccessibilityRequirements.Requisite.Add(new Topology { Segments = { ["topology.kubernetes.io/zone"] = "us-east-1a" } });
+        var volume = (await controller.CreateVolumeAsync(create, deadline: Deadline())).Volume;
+        await controller.ControllerPublishVolumeAsync(
+            new ControllerPublishVolumeRequest { VolumeId = volume.VolumeId, NodeId = "i-0f00dfeed0000001a", VolumeCapability = capability }, deadline: Deadline());
+        await controller.ControllerUnpublishVolumeAsync(
+            new ControllerUnpublishVolumeRequest { VolumeId = volume.VolumeId, NodeId = "i-0f00dfeed0000001a" }, deadline: Deadline());
+        await controller.DeleteVolumeAsync(new DeleteVolumeRequest { VolumeId = volume.VolumeId }, deadline: Deadline());
+        await Task.Delay(settings.Settle);
+        return new ControllerFigures(driver.ProbeReady, driver.RssMiB, driver.PeakRssMiB);
+    }
+
+    /// <summary>
+    /// One volume (local backend, real loop device, ext4) staged, published, unpublished and unstaged over and over
+    /// by the node plugin process; the controller that creates and attaches it runs in this process on the same state dir.
+    /// </summary>
+    public static async Task<LifecycleFigures> MeasureNodeLifecyclesAsync(DriverBuild build, FootprintSettings settings)
+    {
+        using var dir = new TestDirectory("fp-life");
+        var configuration = RunningDriver.LocalConfiguration(dir, DriverMode.Controller, NodeId);
+        configuration.Driver.Endpoint = "unix://" + dir.Path("controller.sock");
+        await using var controllerHost = await RunningDriver.StartAsync(configuration);
+        await using var node = await DriverUnderTest.StartAsync(build, dir.Path("csi.sock"), NodeArguments(dir), null, settings.StartTimeout);
+        await Task.Delay(settings.Settle);
+        var idle = node.RssMiB;
+
+        var capability = MountCapability();
+        var create = new CreateVolumeRequest { Name = "pvc-footprint-life", CapacityRange = new CapacityRange { RequiredBytes = 128L << 20 } };
+        create.VolumeCapabilities.Add(capability);
+        var volume = (await controllerHost.Controller.CreateVolumeAsync(create)).Volume;
+        var publishContext = (await controllerHost.Controller.ControllerPublishVolumeAsync(
+            new ControllerPublishVolumeRequest { VolumeId = volume.VolumeId, NodeId = NodeId, VolumeCapability = capability })).PublishContext;
+        var lifecycle = new NodeLifecycle(node.Node, volume, publishContext, capability, dir.Path("staging"), dir.Path("pods", "p", "volume"));
+        try
+        {
+            for (var i = 0; i < settings.WarmupLifecycles; i++)
+            {
+                await lifecycle.RunAsync();
+            }
+            await Task.Delay(settings.Settle);
+            var afterWarmup = node.RssMiB;
+            var clock = Stopwatch.StartNew();
+            for (var i = 0; i < settings.Lifecycles; i++)
+            {
+                await lifecycle.RunAsync();
+            }
+            var mean = clock.Elapsed / Math.Max(1, settings.Lifecycles);
+            await Task.Delay(settings.Settle);
+            return new LifecycleFigures(settings.Lifecycles, idle, afterWarmup, node.RssMiB, node.PeakRssMiB, mean);
+        }
+        finally
+        {
+            await controllerHost.Controller.ControllerUnpublishVolumeAsync(new ControllerUnpublishVolumeRequest { VolumeId = volume.VolumeId, NodeId = NodeId });
+            await controllerHost.Controller.DeleteVolumeAsync(new DeleteVolumeRequest { VolumeId = volume.VolumeId });
+        }
+    }
+
+    /// <summary>As the DaemonSet runs it (the metrics listener on, as deploy/ sets it); staging and target paths live in the scratch dir.</summary>
+    private static string[] NodeArguments(TestDirectory dir) =>
+        ["--mode", "node", "--backend", "local", "--node-id", NodeId, "--state-dir", dir.Path("state"), "--log-level", "Warning", "--metrics-address", "127.0.0.1:0",
+         "--allowed-path-root", dir.Root];
+
+    private static VolumeCapability MountCapability() => new()
+    {
+        Mount = new VolumeCapability.Types.MountVolume { FsType = "ext4" },
+        AccessMode = new VolumeCapability.Types.AccessMode { Mode = Mode.SingleNodeWriter },
+    };
+
+    private static DateTime Deadline() => DateTime.UtcNow.AddSeconds(60);
+}
+
+/// <summary>What kubelet does for one pod using the volume: stage, publish, unpublish, unstage.</summary>
+internal sealed class NodeLifecycle(Node.NodeClient node, Volume volume, IDictionary<string, string> publishContext,
+    VolumeCapability capability, string stagingPath, string targetPath)
+{
+    public async Task RunAsync()
+    {
+        var stage = new NodeStageVolumeRequest { VolumeId = volume.VolumeId, StagingTargetPath = stagingPath, VolumeCapability = capability };
+        stage.PublishContext.Add(publishContext);
+        stage.VolumeContext.Add(volume.VolumeContext);
+        await node.NodeStageVolumeAsync(stage);
+        var publish = new NodePublishVolumeRequest
+        {
+            VolumeId = volume.VolumeId,
+            StagingTargetPath = stagingPath,
+            TargetPath = targetPath,
+            VolumeCapability = capability,
+        };
+        publish.PublishContext.Add(publishContext);
+        publish.VolumeContext.Add(volume.VolumeContext);
+        await node.NodePublishVolumeAsync(publish);
+        await node.NodeUnpublishVolumeAsync(new NodeUnpublishVolumeRequest { VolumeId = volume.VolumeId, TargetPath = targetPath });
+        await node.NodeUnstageVolumeAsync(new NodeUnstageVolumeRequest { VolumeId = volume.VolumeId, StagingTargetPath = stagingPath });
+    }
+}
