@@ -34,7 +34,23 @@ if [ "${E2E:-1}" != 0 ]; then
   E2E_PREBUILT=1 scripts/e2e.sh || status=$?
 fi
 
-passed=0; failed=0
+# Benchmark smokes (bench/README.md): the churn lifecycle and the footprint harness run small, so a broken
+# benchmark shows in CI. They print their tables; no figure is asserted, only that every lifecycle finished.
+# BENCH_SMOKE=0 leaves them out.
+smoke_failed=0
+if [ "${BENCH_SMOKE:-1}" != 0 ]; then
+  for smoke in "bench/CsiDriver.Bench/bin/Release/net10.0/CsiDriver.Bench.dll churn --smoke" \
+               "bench/CsiDriver.Footprint/bin/Release/net10.0/CsiDriver.Footprint.dll --smoke"; do
+    echo "== bench smoke: $smoke"
+    read -r -a smoke_args <<<"$smoke"
+    if ! dotnet "${smoke_args[@]}"; then
+      echo "bench smoke failed: $smoke"
+      smoke_failed=$((smoke_failed + 1)); status=1
+    fi
+  done
+fi
+
+passed=0; failed=$smoke_failed
 for trx in "$results"/*.trx; do
   [ -f "$trx" ] || continue
   counters=$(grep -o '<Counters [^>]*>' "$trx" | head -n 1)
@@ -64,5 +80,6 @@ if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
   # The run failed without a failed test (a crash or an aborted test host): count it.
   failed=1
 fi
-echo "tests: ${passed} passed, ${failed} failed (csi-sanity: ${junit_passed} passed, ${junit_failed} failed, ${junit_skipped} skipped)"
+echo "of which csi-sanity: ${junit_passed} passed, ${junit_failed} failed, ${junit_skipped} skipped; bench smokes failed: ${smoke_failed}"
+echo "tests: ${passed} passed, ${failed} failed"
 exit "$status"

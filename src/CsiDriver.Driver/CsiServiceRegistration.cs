@@ -1,5 +1,6 @@
 using CsiDriver.Core;
 using CsiDriver.Core.Concurrency;
+using CsiDriver.Core.Node;
 using CsiDriver.Core.Observability;
 using CsiDriver.Driver.Controller;
 using CsiDriver.Driver.GroupController;
@@ -9,6 +10,7 @@ using CsiDriver.Driver.Node;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace CsiDriver.Driver;
 
@@ -26,7 +28,38 @@ public static class CsiServiceRegistration
             grpc.Interceptors.Add<CsiCallInterceptor>();
             grpc.EnableDetailedErrors = false;
         });
+        if (options.RunsNode)
+        {
+            services.AddNodeServices();
+        }
         return services;
+    }
+
+    /// <summary>
+    /// The node service and the parts it delegates to. Stateless singletons: gRPC takes NodeService from the
+    /// container instead of building it, and its collaborators, per call. Needs the node OS services
+    /// (AddNodeOs), an IDeviceFinder and an INodeIdentityProvider from the backend.
+    /// </summary>
+    private static void AddNodeServices(this IServiceCollection services)
+    {
+        services.TryAddSingleton<NodeTargets>();
+        services.TryAddSingleton<NodeVolumeRecords>();
+        services.TryAddSingleton<VolumeMountIdentity>();
+        services.TryAddSingleton<NodePathConfinement>();
+        services.TryAddSingleton<VolumeStager>();
+        services.TryAddSingleton<VolumePublisher>();
+        services.TryAddSingleton<VolumeExpander>();
+        services.TryAddSingleton<VolumeStatsReader>();
+        // Built by hand: its constructor is internal (it takes internal types), which the container does not call.
+        services.TryAddSingleton(sp => new NodeService(
+            sp.GetRequiredService<INodeIdentityProvider>(),
+            sp.GetRequiredService<OperationLocks>(),
+            sp.GetRequiredService<DriverOptions>(),
+            sp.GetRequiredService<NodePathConfinement>(),
+            sp.GetRequiredService<VolumeStager>(),
+            sp.GetRequiredService<VolumePublisher>(),
+            sp.GetRequiredService<VolumeExpander>(),
+            sp.GetRequiredService<VolumeStatsReader>()));
     }
 
     public static IEndpointRouteBuilder MapCsiServices(this IEndpointRouteBuilder endpoints, DriverOptions options)

@@ -11,6 +11,7 @@ using Microsoft.Extensions.Logging;
 
 namespace CsiDriver.Cloud.Aws.Tests;
 
+[Trait("Category", "Unit")]
 public sealed class AwsBackendRegistrationTests
 {
     [Fact]

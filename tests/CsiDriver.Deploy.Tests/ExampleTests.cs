@@ -3,6 +3,7 @@ using static CsiDriver.Deploy.Tests.Manifests;
 namespace CsiDriver.Deploy.Tests;
 
 /// <summary>The deploy/examples a user applies step by step: they parse, name our driver, and refer to each other correctly.</summary>
+[Trait("Category", "Unit")]
 public sealed class ExampleTests
 {
     private static IReadOnlyList<Yaml> All() =>

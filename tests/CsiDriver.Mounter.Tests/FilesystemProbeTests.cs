@@ -3,6 +3,7 @@ using CsiDriver.Mounter.Filesystems;
 namespace CsiDriver.Mounter.Tests;
 
 /// <summary>How blkid's export output is read: anything that is not plainly a filesystem is never "blank".</summary>
+[Trait("Category", "Unit")]
 public sealed class FilesystemProbeTests
 {
     [Theory]

@@ -3,6 +3,7 @@ using CsiDriver.Mounter.Mounts;
 
 namespace CsiDriver.Mounter.Tests;
 
+[Trait("Category", "Unit")]
 public sealed class MountInfoParserTests
 {
     [Fact]

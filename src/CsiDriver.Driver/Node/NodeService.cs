@@ -29,32 +29,25 @@ public sealed class NodeService : Csi.V1.Node.NodeBase
     private readonly VolumeStatsReader _statsReader;
     private readonly NodePathConfinement _confinement;
 
-    public NodeService(
-        IDeviceFinder deviceFinder,
+    // Internal: its collaborators are internal; CsiServiceRegistration builds it from the container.
+    internal NodeService(
         INodeIdentityProvider identity,
         OperationLocks locks,
         DriverOptions options,
-        IMountTable mounts,
-        IMounter mounter,
-        IFilesystemProbe probe,
-        IFormatter formatter,
-        IResizer resizer,
-        IBlockDevices devices,
-        IPathInspector paths,
-        IFilesystemStats stats,
-        ILogger<NodeService> logger)
+        NodePathConfinement confinement,
+        VolumeStager stager,
+        VolumePublisher publisher,
+        VolumeExpander expander,
+        VolumeStatsReader statsReader)
     {
         _identity = identity;
         _locks = locks;
         _options = options;
-        var targets = new NodeTargets(paths, logger);
-        var records = new NodeVolumeRecords(options, deviceFinder);
-        var mountIdentity = new VolumeMountIdentity(deviceFinder, devices, records);
-        _confinement = new NodePathConfinement(options, paths);
-        _stager = new VolumeStager(deviceFinder, mounts, mounter, probe, formatter, resizer, devices, targets, records, mountIdentity, logger);
-        _publisher = new VolumePublisher(deviceFinder, mounts, mounter, devices, paths, targets, records, mountIdentity, logger);
-        _expander = new VolumeExpander(mounts, resizer, devices, paths, mountIdentity);
-        _statsReader = new VolumeStatsReader(mounts, devices, paths, stats, mountIdentity, records);
+        _confinement = confinement;
+        _stager = stager;
+        _publisher = publisher;
+        _expander = expander;
+        _statsReader = statsReader;
     }
 
     public override async Task<NodeStageVolumeResponse> NodeStageVolume(NodeStageVolumeRequest request, ServerCallContext context)

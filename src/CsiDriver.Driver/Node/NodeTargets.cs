@@ -8,7 +8,7 @@ namespace CsiDriver.Driver.Node;
 /// record says this driver created, and removal only ever takes an empty directory or an empty regular file: the
 /// two things this driver creates. Anything else is left in place.
 /// </summary>
-internal sealed class NodeTargets(IPathInspector paths, ILogger logger)
+internal sealed class NodeTargets(IPathInspector paths, ILogger<NodeTargets> logger)
 {
     /// <summary>Makes sure a directory exists; true when this call created it.</summary>
     public bool EnsureDirectory(string path, string field)

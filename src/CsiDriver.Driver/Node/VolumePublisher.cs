@@ -28,7 +28,7 @@ internal sealed class VolumePublisher(
     NodeTargets targets,
     NodeVolumeRecords records,
     VolumeMountIdentity identity,
-    ILogger logger)
+    ILogger<VolumePublisher> logger)
 {
     public async Task PublishFilesystemAsync(PublishRequest request, CancellationToken cancellationToken)
     {

@@ -42,7 +42,7 @@ internal sealed class VolumeStager(
     NodeTargets targets,
     NodeVolumeRecords records,
     VolumeMountIdentity identity,
-    ILogger logger)
+    ILogger<VolumeStager> logger)
 {
     public async Task StageAsync(StageRequest request, CancellationToken cancellationToken)
     {

@@ -9,6 +9,7 @@ using Moq;
 
 namespace CsiDriver.Cloud.Aws.Tests.Attachments;
 
+[Trait("Category", "Unit")]
 public sealed class AttachmentManagerTests : IDisposable
 {
     private static readonly VolumeCapabilitySpec Mount = new(AccessType.Mount, AccessMode.SingleNodeWriter, "ext4", []);

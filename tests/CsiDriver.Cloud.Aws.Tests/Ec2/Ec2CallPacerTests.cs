@@ -6,6 +6,7 @@ namespace CsiDriver.Cloud.Aws.Tests.Ec2;
 /// The pacer's buckets without a timer: tokens come only when a test calls Replenish (a refill then adds what the
 /// time since the last one earned), so no "must wait" assertion depends on how fast the machine is.
 /// </summary>
+[Trait("Category", "Unit")]
 public sealed class Ec2CallPacerTests
 {
     [Fact]

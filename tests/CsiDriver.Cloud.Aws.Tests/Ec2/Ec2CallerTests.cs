@@ -9,6 +9,7 @@ using Moq;
 
 namespace CsiDriver.Cloud.Aws.Tests.Ec2;
 
+[Trait("Category", "Unit")]
 public sealed class Ec2CallerTests
 {
     private sealed class Recorder : IDisposable

@@ -3,6 +3,7 @@ using CsiDriver.Cloud.Aws.Ec2;
 
 namespace CsiDriver.Cloud.Aws.Tests.Ec2;
 
+[Trait("Category", "Unit")]
 public sealed class Ec2ClientFactoryTests
 {
     private static Func<string, string?> Env(params (string Key, string Value)[] values) =>

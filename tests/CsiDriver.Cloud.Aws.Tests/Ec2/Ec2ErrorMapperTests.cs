@@ -5,6 +5,7 @@ using CsiDriver.Core.Errors;
 
 namespace CsiDriver.Cloud.Aws.Tests.Ec2;
 
+[Trait("Category", "Unit")]
 public sealed class Ec2ErrorMapperTests
 {
     [Theory]

@@ -21,6 +21,7 @@ namespace CsiDriver.Cloud.Aws.Tests.Ec2;
 /// ServiceURL override, signing with explicit credentials, the filter encoding and the error mapping on the wire.
 /// (The full EC2 simulator and end-to-end tests live elsewhere.)
 /// </summary>
+[Trait("Category", "Unit")]
 public sealed class Ec2WireTests
 {
     private const string VolumesXml = """

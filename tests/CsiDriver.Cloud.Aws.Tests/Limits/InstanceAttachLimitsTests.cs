@@ -2,6 +2,7 @@ using CsiDriver.Cloud.Aws.Limits;
 
 namespace CsiDriver.Cloud.Aws.Tests.Limits;
 
+[Trait("Category", "Unit")]
 public sealed class InstanceAttachLimitsTests
 {
     [Fact]

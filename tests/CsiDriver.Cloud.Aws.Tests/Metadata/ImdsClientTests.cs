@@ -3,6 +3,7 @@ using CsiDriver.Core.Errors;
 
 namespace CsiDriver.Cloud.Aws.Tests.Metadata;
 
+[Trait("Category", "Unit")]
 public sealed class ImdsClientTests
 {
     private static void Fill(FakeImds imds)

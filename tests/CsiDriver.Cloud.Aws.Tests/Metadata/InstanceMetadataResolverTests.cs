@@ -7,6 +7,7 @@ using Moq;
 
 namespace CsiDriver.Cloud.Aws.Tests.Metadata;
 
+[Trait("Category", "Unit")]
 public sealed class InstanceMetadataResolverTests
 {
     private static KubernetesNode Node(string? providerId, Dictionary<string, string>? labels = null) =>

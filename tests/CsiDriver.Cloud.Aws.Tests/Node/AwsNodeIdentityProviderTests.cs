@@ -6,6 +6,7 @@ using Moq;
 
 namespace CsiDriver.Cloud.Aws.Tests.Node;
 
+[Trait("Category", "Unit")]
 public sealed class AwsNodeIdentityProviderTests
 {
     private static AwsNodeIdentityProvider Provider(InstanceMetadata metadata, DriverOptions options)

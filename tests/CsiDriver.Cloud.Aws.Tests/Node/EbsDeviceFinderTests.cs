@@ -6,6 +6,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace CsiDriver.Cloud.Aws.Tests.Node;
 
 /// <summary>The finder against a fake /dev and /sys tree in a temp directory.</summary>
+[Trait("Category", "Unit")]
 public sealed class EbsDeviceFinderTests : IDisposable
 {
     private readonly DirectoryInfo _root = Directory.CreateTempSubdirectory("ebs-finder-");

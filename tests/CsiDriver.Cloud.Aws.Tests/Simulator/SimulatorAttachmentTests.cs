@@ -7,6 +7,7 @@ using static CsiDriver.Cloud.Aws.Tests.Simulator.SimulatorClient;
 namespace CsiDriver.Cloud.Aws.Tests.Simulator;
 
 /// <summary>AttachVolume, DetachVolume, DescribeInstances, ModifyVolume and its modifications.</summary>
+[Trait("Category", "Unit")]
 public sealed class SimulatorAttachmentTests
 {
     [Fact]

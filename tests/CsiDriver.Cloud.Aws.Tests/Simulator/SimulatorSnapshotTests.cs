@@ -8,6 +8,7 @@ using static CsiDriver.Cloud.Aws.Tests.Simulator.SimulatorClient;
 namespace CsiDriver.Cloud.Aws.Tests.Simulator;
 
 /// <summary>CreateSnapshot, DescribeSnapshots, DeleteSnapshot, volumes from snapshots, fast snapshot restore.</summary>
+[Trait("Category", "Unit")]
 public sealed class SimulatorSnapshotTests
 {
     [Fact]

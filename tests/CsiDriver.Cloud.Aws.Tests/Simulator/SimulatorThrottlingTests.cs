@@ -10,6 +10,7 @@ using static CsiDriver.Cloud.Aws.Tests.Simulator.SimulatorClient;
 namespace CsiDriver.Cloud.Aws.Tests.Simulator;
 
 /// <summary>Token buckets, the SDK's view of throttling and its retries, injected faults, counters.</summary>
+[Trait("Category", "Unit")]
 public sealed class SimulatorThrottlingTests
 {
     [Fact]

@@ -8,6 +8,7 @@ using static CsiDriver.Cloud.Aws.Tests.Simulator.SimulatorClient;
 namespace CsiDriver.Cloud.Aws.Tests.Simulator;
 
 /// <summary>CreateVolume, DescribeVolumes, DeleteVolume, tags: the simulator's answers as the real SDK reads them.</summary>
+[Trait("Category", "Unit")]
 public sealed class SimulatorVolumeTests
 {
     [Fact]

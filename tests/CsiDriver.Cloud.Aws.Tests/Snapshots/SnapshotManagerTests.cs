@@ -7,6 +7,7 @@ using Moq;
 
 namespace CsiDriver.Cloud.Aws.Tests.Snapshots;
 
+[Trait("Category", "Unit")]
 public sealed class SnapshotManagerTests : IDisposable
 {
     private readonly Ec2Mock _ec2 = new();

@@ -7,6 +7,7 @@ using Moq;
 
 namespace CsiDriver.Cloud.Aws.Tests.Volumes;
 
+[Trait("Category", "Unit")]
 public sealed class EbsVolumeProviderTests : IDisposable
 {
     private const long GiB = 1L << 30;

@@ -6,6 +6,7 @@ using Moq;
 
 namespace CsiDriver.Cloud.Aws.Tests.Volumes;
 
+[Trait("Category", "Unit")]
 public sealed class ModificationCoalescerTests : IDisposable
 {
     private const long GiB = 1L << 30;

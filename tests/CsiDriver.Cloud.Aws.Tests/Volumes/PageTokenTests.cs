@@ -3,6 +3,7 @@ using CsiDriver.Core.Errors;
 
 namespace CsiDriver.Cloud.Aws.Tests.Volumes;
 
+[Trait("Category", "Unit")]
 public sealed class PageTokenTests
 {
     [Fact]

@@ -4,6 +4,7 @@ using CsiDriver.Core.Volumes;
 
 namespace CsiDriver.Cloud.Aws.Tests.Volumes;
 
+[Trait("Category", "Unit")]
 public sealed class VolumeParametersTests
 {
     private static readonly VolumeCapabilitySpec Mount = new(AccessType.Mount, AccessMode.SingleNodeWriter, "", []);

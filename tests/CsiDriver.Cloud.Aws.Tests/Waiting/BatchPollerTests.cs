@@ -8,6 +8,7 @@ using Moq;
 
 namespace CsiDriver.Cloud.Aws.Tests.Waiting;
 
+[Trait("Category", "Unit")]
 public sealed class BatchPollerTests
 {
     private static AwsTuning SlowFirstPoll() => new()

@@ -6,6 +6,7 @@ using CsiDriver.Driver.Grpc;
 namespace CsiDriver.Driver.Tests.Controller;
 
 /// <summary>The shared rules behind the hostile-input tables: bounded echoes, exact numbers, one capacity plan.</summary>
+[Trait("Category", "Unit")]
 public sealed class InputRulesTests
 {
     private const long MiB = 1L << 20;

@@ -20,15 +20,11 @@ public sealed class NodeExpandAndStatsTests
     [InlineData("ext4")]
     public async Task A_mounted_filesystem_grows_online_to_its_grown_device(string fsType)
     {
-        using var dir = new TestDirectory("expand");
-        var finder = new TestDeviceFinder();
-        await using var driver = await NodeTestDriver.StartAsync(dir, finder);
-        var loop = LoopDevice.Create(dir, 512 * LoopDevice.MiB);
-        var staging = Directory.CreateDirectory(dir.Path("staging")).FullName;
-        var target = dir.Path("target");
+        await using var volume = await NodeTestVolume.StartAsync("expand", 512 * LoopDevice.MiB);
+        var (_, _, driver, loop, staging, target) = volume;
         var capability = Mount(fsType);
-        await driver.Node.NodeStageVolumeAsync(Stage("vol-e", loop.Device, staging, capability));
-        await driver.Node.NodePublishVolumeAsync(Publish("vol-e", loop.Device, staging, target, capability));
+        await volume.StageAsync("vol-e", capability);
+        await volume.PublishAsync("vol-e", capability);
         await File.WriteAllTextAsync(Path.Combine(target, "before.txt"), "still here");
         var before = Statvfs.Get(target).TotalBytes;
 
@@ -62,13 +58,9 @@ public sealed class NodeExpandAndStatsTests
     [Fact]
     public async Task A_block_volume_expansion_checks_the_device_size()
     {
-        using var dir = new TestDirectory("expand");
-        var finder = new TestDeviceFinder();
-        await using var driver = await NodeTestDriver.StartAsync(dir, finder);
-        var loop = LoopDevice.Create(dir, 64 * LoopDevice.MiB);
-        var staging = Directory.CreateDirectory(dir.Path("staging")).FullName;
-        var target = dir.Path("target");
-        await driver.Node.NodePublishVolumeAsync(Publish("vol-be", loop.Device, staging, target, Block()));
+        await using var volume = await NodeTestVolume.StartAsync("expand", 64 * LoopDevice.MiB);
+        var (_, _, driver, loop, _, target) = volume;
+        await volume.PublishAsync("vol-be", Block());
         NodeExpandVolumeRequest Expand(long required) => new()
         {
             VolumeId = "vol-be",
@@ -93,15 +85,11 @@ public sealed class NodeExpandAndStatsTests
     [Fact]
     public async Task Stats_report_bytes_and_inodes_of_the_mounted_filesystem()
     {
-        using var dir = new TestDirectory("stats");
-        var finder = new TestDeviceFinder();
-        await using var driver = await NodeTestDriver.StartAsync(dir, finder);
-        var loop = LoopDevice.Create(dir, 128 * LoopDevice.MiB);
-        var staging = Directory.CreateDirectory(dir.Path("staging")).FullName;
-        var target = dir.Path("target");
+        await using var volume = await NodeTestVolume.StartAsync("stats", 128 * LoopDevice.MiB);
+        var (_, _, driver, _, staging, target) = volume;
         var capability = Mount("ext4");
-        await driver.Node.NodeStageVolumeAsync(Stage("vol-s", loop.Device, staging, capability));
-        await driver.Node.NodePublishVolumeAsync(Publish("vol-s", loop.Device, staging, target, capability));
+        await volume.StageAsync("vol-s", capability);
+        await volume.PublishAsync("vol-s", capability);
         var request = new NodeGetVolumeStatsRequest { VolumeId = "vol-s", VolumePath = target, StagingTargetPath = staging };
         var before = await driver.Node.NodeGetVolumeStatsAsync(request);
 
@@ -127,15 +115,11 @@ public sealed class NodeExpandAndStatsTests
     [Fact]
     public async Task The_condition_turns_abnormal_when_the_mounts_and_device_vanish_behind_the_drivers_back()
     {
-        using var dir = new TestDirectory("cond");
-        var finder = new TestDeviceFinder();
-        await using var driver = await NodeTestDriver.StartAsync(dir, finder);
-        var loop = LoopDevice.Create(dir, 64 * LoopDevice.MiB);
-        var staging = Directory.CreateDirectory(dir.Path("staging")).FullName;
-        var target = dir.Path("target");
+        await using var volume = await NodeTestVolume.StartAsync("cond", 64 * LoopDevice.MiB);
+        var (_, _, driver, loop, staging, target) = volume;
         var capability = Mount("ext4");
-        await driver.Node.NodeStageVolumeAsync(Stage("vol-gone", loop.Device, staging, capability));
-        await driver.Node.NodePublishVolumeAsync(Publish("vol-gone", loop.Device, staging, target, capability));
+        await volume.StageAsync("vol-gone", capability);
+        await volume.PublishAsync("vol-gone", capability);
         var request = new NodeGetVolumeStatsRequest { VolumeId = "vol-gone", VolumePath = target };
         Assert.False((await driver.Node.NodeGetVolumeStatsAsync(request)).VolumeCondition.Abnormal);
 
@@ -156,13 +140,9 @@ public sealed class NodeExpandAndStatsTests
     [Fact]
     public async Task The_condition_of_a_block_volume_turns_abnormal_when_its_device_is_gone()
     {
-        using var dir = new TestDirectory("cond");
-        var finder = new TestDeviceFinder();
-        await using var driver = await NodeTestDriver.StartAsync(dir, finder);
-        var loop = LoopDevice.Create(dir, 64 * LoopDevice.MiB);
-        var staging = Directory.CreateDirectory(dir.Path("staging")).FullName;
-        var target = dir.Path("target");
-        await driver.Node.NodePublishVolumeAsync(Publish("vol-bgone", loop.Device, staging, target, Block()));
+        await using var volume = await NodeTestVolume.StartAsync("cond", 64 * LoopDevice.MiB);
+        var (_, _, driver, loop, _, target) = volume;
+        await volume.PublishAsync("vol-bgone", Block());
 
         loop.LoseMedia();
         var stats = await driver.Node.NodeGetVolumeStatsAsync(new NodeGetVolumeStatsRequest { VolumeId = "vol-bgone", VolumePath = target });

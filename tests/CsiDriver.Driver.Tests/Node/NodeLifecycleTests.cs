@@ -22,16 +22,13 @@ public sealed class NodeLifecycleTests
     [InlineData("xfs")]
     public async Task Data_written_through_a_publish_survives_unstage_and_restage_without_a_reformat(string fsType)
     {
-        using var dir = new TestDirectory("life");
-        var finder = new TestDeviceFinder();
-        await using var driver = await NodeTestDriver.StartAsync(dir, finder);
-        var loop = LoopDevice.Create(dir, Size);
-        var staging = Directory.CreateDirectory(dir.Path("staging")).FullName;
+        await using var volume = await NodeTestVolume.StartAsync("life", Size);
+        var (dir, _, driver, loop, staging, _) = volume;
         var target = dir.Path("pod", "volume");
         Directory.CreateDirectory(dir.Path("pod"));
         var capability = Mount(fsType);
 
-        await driver.Node.NodeStageVolumeAsync(Stage("vol-1", loop.Device, staging, capability));
+        await volume.StageAsync("vol-1", capability);
         await driver.Node.NodePublishVolumeAsync(Publish("vol-1", loop.Device, staging, target, capability));
         await File.WriteAllTextAsync(Path.Combine(target, "hello.txt"), "kept");
         var stagedAs = Mounts.FindByMountPoint(staging);
@@ -42,7 +39,7 @@ public sealed class NodeLifecycleTests
         Assert.False(Path.Exists(target));
         Assert.Null(Mounts.FindByMountPoint(staging));
 
-        await driver.Node.NodeStageVolumeAsync(Stage("vol-1", loop.Device, staging, capability));
+        await volume.StageAsync("vol-1", capability);
         await driver.Node.NodePublishVolumeAsync(Publish("vol-1", loop.Device, staging, target, capability));
 
         Assert.NotNull(stagedAs);
@@ -80,16 +77,12 @@ public sealed class NodeLifecycleTests
     [Fact]
     public async Task Mount_flags_reach_the_staging_mount_and_the_publish_bind()
     {
-        using var dir = new TestDirectory("flags");
-        var finder = new TestDeviceFinder();
-        await using var driver = await NodeTestDriver.StartAsync(dir, finder);
-        var loop = LoopDevice.Create(dir, 64 * LoopDevice.MiB);
-        var staging = Directory.CreateDirectory(dir.Path("staging")).FullName;
-        var target = dir.Path("target");
+        await using var volume = await NodeTestVolume.StartAsync("flags", 64 * LoopDevice.MiB);
+        var (_, _, _, _, staging, target) = volume;
         var capability = Mount("ext4", flags: ["noatime", "nodev"]);
 
-        await driver.Node.NodeStageVolumeAsync(Stage("vol-f", loop.Device, staging, capability));
-        await driver.Node.NodePublishVolumeAsync(Publish("vol-f", loop.Device, staging, target, capability));
+        await volume.StageAsync("vol-f", capability);
+        await volume.PublishAsync("vol-f", capability);
 
         var staged = Mounts.FindByMountPoint(staging);
         var published = Mounts.FindByMountPoint(target);
@@ -124,18 +117,14 @@ public sealed class NodeLifecycleTests
     [Fact]
     public async Task Publishing_from_a_read_only_staging_mount_is_read_only_and_repeatable()
     {
-        using var dir = new TestDirectory("ro");
-        var finder = new TestDeviceFinder();
-        await using var driver = await NodeTestDriver.StartAsync(dir, finder);
-        var loop = LoopDevice.Create(dir, 64 * LoopDevice.MiB);
+        await using var volume = await NodeTestVolume.StartAsync("ro", 64 * LoopDevice.MiB);
+        var (_, _, _, loop, staging, target) = volume;
         Shell.Run("mkfs.ext4", "-q", loop.Device);
-        var staging = Directory.CreateDirectory(dir.Path("staging")).FullName;
-        var target = dir.Path("target");
         var capability = Mount("ext4", flags: "ro");
 
-        await driver.Node.NodeStageVolumeAsync(Stage("vol-sro", loop.Device, staging, capability));
-        await driver.Node.NodePublishVolumeAsync(Publish("vol-sro", loop.Device, staging, target, capability));
-        await driver.Node.NodePublishVolumeAsync(Publish("vol-sro", loop.Device, staging, target, capability));
+        await volume.StageAsync("vol-sro", capability);
+        await volume.PublishAsync("vol-sro", capability);
+        await volume.PublishAsync("vol-sro", capability);
 
         Assert.True(Mounts.FindByMountPoint(staging)?.IsReadOnly);
         Assert.True(Mounts.FindByMountPoint(target)?.IsReadOnly);
@@ -144,17 +133,13 @@ public sealed class NodeLifecycleTests
     [Fact]
     public async Task A_read_only_publish_refuses_writes_with_erofs_while_the_staging_mount_stays_writable()
     {
-        using var dir = new TestDirectory("ro");
-        var finder = new TestDeviceFinder();
-        await using var driver = await NodeTestDriver.StartAsync(dir, finder);
-        var loop = LoopDevice.Create(dir, 64 * LoopDevice.MiB);
-        var staging = Directory.CreateDirectory(dir.Path("staging")).FullName;
-        var target = dir.Path("target");
+        await using var volume = await NodeTestVolume.StartAsync("ro", 64 * LoopDevice.MiB);
+        var (_, _, _, _, staging, target) = volume;
         var capability = Mount("ext4");
 
-        await driver.Node.NodeStageVolumeAsync(Stage("vol-ro", loop.Device, staging, capability));
+        await volume.StageAsync("vol-ro", capability);
         await File.WriteAllTextAsync(Path.Combine(staging, "seen.txt"), "from staging");
-        await driver.Node.NodePublishVolumeAsync(Publish("vol-ro", loop.Device, staging, target, capability, readOnly: true));
+        await volume.PublishAsync("vol-ro", capability, readOnly: true);
 
         var error = Assert.ThrowsAny<IOException>(() => File.WriteAllText(Path.Combine(target, "new.txt"), "x"));
         Assert.Contains("Read-only file system", error.Message, StringComparison.Ordinal);
@@ -166,16 +151,12 @@ public sealed class NodeLifecycleTests
     [Fact]
     public async Task A_reader_only_access_mode_publishes_read_only_even_without_the_readonly_flag()
     {
-        using var dir = new TestDirectory("ro");
-        var finder = new TestDeviceFinder();
-        await using var driver = await NodeTestDriver.StartAsync(dir, finder);
-        var loop = LoopDevice.Create(dir, 64 * LoopDevice.MiB);
-        var staging = Directory.CreateDirectory(dir.Path("staging")).FullName;
-        var target = dir.Path("target");
+        await using var volume = await NodeTestVolume.StartAsync("ro", 64 * LoopDevice.MiB);
+        var (_, _, _, _, _, target) = volume;
         var capability = Mount("ext4", VolumeCapability.Types.AccessMode.Types.Mode.SingleNodeReaderOnly);
 
-        await driver.Node.NodeStageVolumeAsync(Stage("vol-rox", loop.Device, staging, capability));
-        await driver.Node.NodePublishVolumeAsync(Publish("vol-rox", loop.Device, staging, target, capability));
+        await volume.StageAsync("vol-rox", capability);
+        await volume.PublishAsync("vol-rox", capability);
 
         Assert.True(Mounts.FindByMountPoint(target)?.IsReadOnly);
     }
@@ -183,15 +164,12 @@ public sealed class NodeLifecycleTests
     [Fact]
     public async Task A_block_volume_is_published_as_a_bind_of_its_device_node_that_reads_and_writes_the_device()
     {
-        using var dir = new TestDirectory("block");
-        var finder = new TestDeviceFinder();
-        await using var driver = await NodeTestDriver.StartAsync(dir, finder);
-        var loop = LoopDevice.Create(dir, 64 * LoopDevice.MiB);
-        var staging = Directory.CreateDirectory(dir.Path("staging")).FullName;
+        await using var volume = await NodeTestVolume.StartAsync("block", 64 * LoopDevice.MiB);
+        var (dir, _, driver, loop, staging, _) = volume;
         var target = dir.Path("publish", "pod-uid");
         var capability = Block();
 
-        await driver.Node.NodeStageVolumeAsync(Stage("vol-b", loop.Device, staging, capability));
+        await volume.StageAsync("vol-b", capability);
         Assert.Null(Mounts.FindByMountPoint(staging));
         await driver.Node.NodePublishVolumeAsync(Publish("vol-b", loop.Device, staging, target, capability));
         await driver.Node.NodePublishVolumeAsync(Publish("vol-b", loop.Device, staging, target, capability));
@@ -328,14 +306,11 @@ public sealed class NodeLifecycleTests
     [Fact]
     public async Task Clean_up_still_works_when_the_backend_no_longer_finds_the_device_through_the_nodes_record()
     {
-        using var dir = new TestDirectory("gone");
-        var finder = new TestDeviceFinder();
-        await using var driver = await NodeTestDriver.StartAsync(dir, finder);
-        var loop = LoopDevice.Create(dir, 64 * LoopDevice.MiB);
-        var staging = dir.Path("staging");
+        await using var volume = await NodeTestVolume.StartAsync("gone", 64 * LoopDevice.MiB, createStaging: false);
+        var (dir, finder, driver, loop, staging, _) = volume;
         var target = dir.Path("pod", "mount");
         var capability = Mount("ext4");
-        await driver.Node.NodeStageVolumeAsync(Stage("vol-gone", loop.Device, staging, capability));
+        await volume.StageAsync("vol-gone", capability);
         await driver.Node.NodePublishVolumeAsync(Publish("vol-gone", loop.Device, staging, target, capability));
 
         // The backend cannot say which device the volume has any more; the node recorded it at stage and publish.
@@ -376,12 +351,9 @@ public sealed class NodeLifecycleTests
     [Fact]
     public async Task Staging_a_volume_holding_a_partition_table_is_refused_and_nothing_is_written()
     {
-        using var dir = new TestDirectory("refuse");
-        var finder = new TestDeviceFinder();
-        await using var driver = await NodeTestDriver.StartAsync(dir, finder);
-        var loop = LoopDevice.Create(dir, 64 * LoopDevice.MiB);
+        await using var volume = await NodeTestVolume.StartAsync("refuse", 64 * LoopDevice.MiB);
+        var (_, _, driver, loop, staging, _) = volume;
         WriteMbr(loop.Device);
-        var staging = Directory.CreateDirectory(dir.Path("staging")).FullName;
 
         var error = await Assert.ThrowsAsync<RpcException>(
             () => driver.Node.NodeStageVolumeAsync(Stage("vol-p", loop.Device, staging, Mount("ext4"))).ResponseAsync);
@@ -396,13 +368,10 @@ public sealed class NodeLifecycleTests
     [Fact]
     public async Task An_existing_filesystem_of_another_type_is_never_reformatted()
     {
-        using var dir = new TestDirectory("refuse");
-        var finder = new TestDeviceFinder();
-        await using var driver = await NodeTestDriver.StartAsync(dir, finder);
-        var loop = LoopDevice.Create(dir, Size);
+        await using var volume = await NodeTestVolume.StartAsync("refuse", Size);
+        var (_, _, driver, loop, staging, _) = volume;
         Shell.Run("mkfs.xfs", "-q", loop.Device);
         var uuid = Shell.Run("blkid", "-p", "-s", "UUID", "-o", "value", loop.Device).Trim();
-        var staging = Directory.CreateDirectory(dir.Path("staging")).FullName;
 
         var error = await Assert.ThrowsAsync<RpcException>(
             () => driver.Node.NodeStageVolumeAsync(Stage("vol-x", loop.Device, staging, Mount("ext4"))).ResponseAsync);
@@ -411,7 +380,7 @@ public sealed class NodeLifecycleTests
         Assert.Null(Mounts.FindByMountPoint(staging));
 
         // With no fs_type named, what is there is mounted as it is.
-        await driver.Node.NodeStageVolumeAsync(Stage("vol-x", loop.Device, staging, Mount()));
+        await volume.StageAsync("vol-x", Mount());
         Assert.Equal("xfs", Mounts.FindByMountPoint(staging)?.FsType);
         Assert.Equal(uuid, Shell.Run("blkid", "-p", "-s", "UUID", "-o", "value", loop.Device).Trim());
         await driver.Node.NodeUnstageVolumeAsync(Unstage("vol-x", staging));
@@ -420,11 +389,8 @@ public sealed class NodeLifecycleTests
     [Fact]
     public async Task Format_options_in_the_volume_context_shape_the_new_filesystem()
     {
-        using var dir = new TestDirectory("fmt");
-        var finder = new TestDeviceFinder();
-        await using var driver = await NodeTestDriver.StartAsync(dir, finder);
-        var loop = LoopDevice.Create(dir, 128 * LoopDevice.MiB);
-        var staging = Directory.CreateDirectory(dir.Path("staging")).FullName;
+        await using var volume = await NodeTestVolume.StartAsync("fmt", 128 * LoopDevice.MiB);
+        var (_, _, driver, loop, staging, _) = volume;
 
         await driver.Node.NodeStageVolumeAsync(Stage("vol-o", loop.Device, staging, Mount("ext4"),
             new Dictionary<string, string> { ["blockSize"] = "1024", ["inodeSize"] = "512", ["unrelated"] = "ignored" }));
@@ -437,11 +403,8 @@ public sealed class NodeLifecycleTests
     [Fact]
     public async Task A_second_operation_on_a_volume_while_one_runs_is_aborted()
     {
-        using var dir = new TestDirectory("busy");
-        var finder = new TestDeviceFinder();
-        await using var driver = await NodeTestDriver.StartAsync(dir, finder);
-        var loop = LoopDevice.Create(dir, 64 * LoopDevice.MiB);
-        var staging = Directory.CreateDirectory(dir.Path("staging")).FullName;
+        await using var volume = await NodeTestVolume.StartAsync("busy", 64 * LoopDevice.MiB);
+        var (_, finder, driver, loop, staging, _) = volume;
         var entered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         finder.Gate = async _ =>
@@ -464,7 +427,7 @@ public sealed class NodeLifecycleTests
         Assert.Equal(StatusCode.Aborted, unstage.StatusCode);
         Assert.NotNull(Mounts.FindByMountPoint(staging));
         // Once the first finished, the volume is free again.
-        await driver.Node.NodeStageVolumeAsync(Stage("vol-c", loop.Device, staging, Mount("ext4")));
+        await volume.StageAsync("vol-c", Mount("ext4"));
     }
 
     private static void WriteMbr(string device)

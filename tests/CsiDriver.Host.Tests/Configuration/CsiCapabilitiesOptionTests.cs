@@ -2,6 +2,7 @@ using CsiDriver.Core;
 
 namespace CsiDriver.Host.Tests.Configuration;
 
+[Trait("Category", "Unit")]
 public sealed class CsiCapabilitiesOptionTests
 {
     [Theory]
