@@ -40,6 +40,13 @@ public sealed class TestDirectory : IDisposable
     public static void CleanUp(string root)
     {
         var prefix = root.TrimEnd('/') + "/";
+        // Detach first, while every backing path is still visible: a loop device backed by a file on a filesystem
+        // mounted below root keeps that filesystem busy, and once it is lazily unmounted the backing path no longer
+        // starts with root, so both would leak. A device still mounted is only marked; the kernel frees it at unmount.
+        foreach (var device in LoopDevicesBackedBelow(prefix))
+        {
+            Run("losetup", "-d", device);
+        }
         for (var attempt = 0; attempt < 5; attempt++)
         {
             var mounts = MountPointsBelow(prefix);
