@@ -108,7 +108,7 @@ public static class ChurnCommand
             builds.Add((baselineLabel, baseline));
         }
         builds.Add((label, driver));
-        Console.WriteLine($"CsiDriver churn benchmark: {Environment.ProcessorCount} cores, load average {LoadAverage()}, "
+        Console.WriteLine($"CsiDriver churn benchmark: {Environment.ProcessorCount} cores, load average {BenchArguments.LoadAverage()}, "
             + $"{instances} instances, {expandPercent} % expanded, {snapshotPercent} % snapshotted, {runs} run(s) per build");
         var results = new List<ChurnResult>();
         foreach (var n in volumes)
@@ -119,7 +119,7 @@ public static class ChurnCommand
                 {
                     var settings = new ChurnSettings(buildLabel, dll, n, instances, expandPercent, snapshotPercent, runTimeout, rpcDeadline);
                     Console.WriteLine();
-                    Console.WriteLine($"== {buildLabel}, N = {n}, run {run}/{runs} (load average {LoadAverage()}) ...");
+                    Console.WriteLine($"== {buildLabel}, N = {n}, run {run}/{runs} (load average {BenchArguments.LoadAverage()}) ...");
                     var result = await ChurnBenchmark.RunAsync(settings, CancellationToken.None);
                     ChurnReport.Print(result, Console.Out);
                     results.Add(result);
@@ -128,19 +128,7 @@ public static class ChurnCommand
         }
         Console.WriteLine();
         ChurnReport.PrintSummary(results, Console.Out);
-        Console.WriteLine($"load average at the end: {LoadAverage()}");
+        Console.WriteLine($"load average at the end: {BenchArguments.LoadAverage()}");
         return results.All(r => r.Failed == 0) ? 0 : 1;
-    }
-
-    private static string LoadAverage()
-    {
-        try
-        {
-            return string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3));
-        }
-        catch (IOException)
-        {
-            return "unknown";
-        }
     }
 }

@@ -89,11 +89,12 @@ public static class CloneLatencyCommand
         var results = new List<CloneLatencyResult>();
         foreach (var (buildLabel, dll) in builds)
         {
-            Console.WriteLine($"== {buildLabel} ...");
+            Console.WriteLine($"== {buildLabel} (load average {BenchArguments.LoadAverage()}) ...");
             results.Add(await CloneLatencyBenchmark.RunAsync(new CloneLatencySettings(buildLabel, dll, (long)cloneMiB << 20, clones, interval, idleCreates)));
         }
         Console.WriteLine();
         CloneLatencyBenchmark.Print(results, Console.Out);
+        Console.WriteLine($"load average at the end: {BenchArguments.LoadAverage()}");
         return results.All(r => r.Failed == 0) ? 0 : 1;
     }
 }
