@@ -16,10 +16,8 @@ internal sealed class LocalAttacher(
     long maxVolumesPerNode,
     ILogger logger)
 {
-    private long _attachedHere;
-
-    /// <summary>Loop devices attached for this node, for the metrics gauge.</summary>
-    public long AttachedHere => Interlocked.Read(ref _attachedHere);
+    /// <summary>Volumes attached to this node (one loop device each), read at each scrape of the metrics gauge.</summary>
+    public long AttachedHere => catalog.AttachedTo(nodeId);
 
     public async Task<IReadOnlyDictionary<string, string>> PublishAsync(Core.Volumes.PublishSpec spec)
     {
@@ -81,7 +79,6 @@ internal sealed class LocalAttacher(
                 await loops.DetachAsync(device, image, CancellationToken.None).ConfigureAwait(false);
                 throw;
             }
-            UpdateGauge();
             LocalBackendLog.VolumeAttached(logger, record.VolumeId, device, spec.NodeId);
         }
         return publishContext;
@@ -105,7 +102,6 @@ internal sealed class LocalAttacher(
         var detached = record with { Attachment = null };
         AtomicFile.WriteJson(paths.VolumeRecord(volumeId), detached, LocalJsonContext.Default.LocalVolumeRecord);
         catalog.Put(detached);
-        UpdateGauge();
         LocalBackendLog.VolumeDetached(logger, volumeId, attachment.NodeId);
     }
 
@@ -126,6 +122,4 @@ internal sealed class LocalAttacher(
             LoopDevices.SetReadAheadKiB(device, kib);
         }
     }
-
-    public void UpdateGauge() => Interlocked.Exchange(ref _attachedHere, catalog.AttachedTo(nodeId));
 }

@@ -279,7 +279,6 @@ public sealed class LocalVolumeProvider : IVolumeProvider, IGroupSnapshotProvide
             var groups = new Dictionary<string, LocalGroupSnapshotRecord>(StringComparer.Ordinal);
             await new LocalStateRecovery(_paths, _loops, volumes, snapshots, groups, _logger).RunAsync().ConfigureAwait(false);
             _catalog.Load(volumes, snapshots, groups);
-            _attacher.UpdateGauge();
             Volatile.Write(ref _recovered, true);
         }
         finally
