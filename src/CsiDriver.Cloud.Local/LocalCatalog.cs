@@ -30,106 +30,38 @@ internal sealed class LocalCatalog
         }
     }
 
-    public LocalVolumeRecord? Volume(string volumeId)
-    {
-        lock (_sync)
-        {
-            return _volumes.GetValueOrDefault(volumeId);
-        }
-    }
+    public LocalVolumeRecord? Volume(string volumeId) => Locked(() => _volumes.GetValueOrDefault(volumeId));
 
-    public LocalSnapshotRecord? Snapshot(string snapshotId)
-    {
-        lock (_sync)
-        {
-            return _snapshots.GetValueOrDefault(snapshotId);
-        }
-    }
+    public LocalSnapshotRecord? Snapshot(string snapshotId) => Locked(() => _snapshots.GetValueOrDefault(snapshotId));
 
-    public LocalGroupSnapshotRecord? Group(string groupSnapshotId)
-    {
-        lock (_sync)
-        {
-            return _groups.GetValueOrDefault(groupSnapshotId);
-        }
-    }
+    public LocalGroupSnapshotRecord? Group(string groupSnapshotId) => Locked(() => _groups.GetValueOrDefault(groupSnapshotId));
 
     /// <summary>Every volume, sorted by id: a consistent view at one moment.</summary>
-    public List<LocalVolumeRecord> Volumes()
-    {
-        lock (_sync)
-        {
-            return _volumes.Values.OrderBy(v => v.VolumeId, StringComparer.Ordinal).ToList();
-        }
-    }
+    public List<LocalVolumeRecord> Volumes() => Locked(() => _volumes.Values.OrderBy(v => v.VolumeId, StringComparer.Ordinal).ToList());
 
     /// <summary>Every snapshot, sorted by id.</summary>
-    public List<LocalSnapshotRecord> Snapshots()
-    {
-        lock (_sync)
-        {
-            return _snapshots.Values.OrderBy(s => s.SnapshotId, StringComparer.Ordinal).ToList();
-        }
-    }
+    public List<LocalSnapshotRecord> Snapshots() => Locked(() => _snapshots.Values.OrderBy(s => s.SnapshotId, StringComparer.Ordinal).ToList());
 
     /// <summary>Adds or replaces a volume; releases the reservation that was held for it in the same step.</summary>
-    public void Put(LocalVolumeRecord record, Reservation? heldFor = null)
+    public void Put(LocalVolumeRecord record, Reservation? heldFor = null) => Locked(() =>
     {
-        lock (_sync)
-        {
-            _volumes[record.VolumeId] = record;
-            heldFor?.ReleaseLocked();
-        }
-    }
+        _volumes[record.VolumeId] = record;
+        heldFor?.ReleaseLocked();
+        return true;
+    });
 
-    public bool RemoveVolume(string volumeId)
-    {
-        lock (_sync)
-        {
-            return _volumes.Remove(volumeId);
-        }
-    }
+    public bool RemoveVolume(string volumeId) => Locked(() => _volumes.Remove(volumeId));
 
-    public void Put(LocalSnapshotRecord record)
-    {
-        lock (_sync)
-        {
-            _snapshots[record.SnapshotId] = record;
-        }
-    }
+    public void Put(LocalSnapshotRecord record) => Locked(() => _snapshots[record.SnapshotId] = record);
 
-    public bool RemoveSnapshot(string snapshotId)
-    {
-        lock (_sync)
-        {
-            return _snapshots.Remove(snapshotId);
-        }
-    }
+    public bool RemoveSnapshot(string snapshotId) => Locked(() => _snapshots.Remove(snapshotId));
 
-    public void Put(LocalGroupSnapshotRecord record)
-    {
-        lock (_sync)
-        {
-            _groups[record.GroupSnapshotId] = record;
-        }
-    }
+    public void Put(LocalGroupSnapshotRecord record) => Locked(() => _groups[record.GroupSnapshotId] = record);
 
-    public bool RemoveGroup(string groupSnapshotId)
-    {
-        lock (_sync)
-        {
-            return _groups.Remove(groupSnapshotId);
-        }
-    }
+    public bool RemoveGroup(string groupSnapshotId) => Locked(() => _groups.Remove(groupSnapshotId));
 
     /// <summary>Volumes recorded as attached to the node (reservations not counted).</summary>
-    public long AttachedTo(string nodeId)
-    {
-        lock (_sync)
-        {
-            return _volumes.Values.Count(v => v.Attachment?.NodeId == nodeId);
-        }
-    }
+    public long AttachedTo(string nodeId) => Locked(() => AttachedToLocked(nodeId));
 
     /// <summary>
     /// Reserves bytes of the backend's capacity (0 = unlimited) for a volume being made or grown; whatever is
@@ -159,7 +91,7 @@ internal sealed class LocalCatalog
         lock (_sync)
         {
             var pending = _reservedAttachSlots.GetValueOrDefault(nodeId);
-            if (_volumes.Values.Count(v => v.Attachment?.NodeId == nodeId) + pending >= maxVolumesPerNode)
+            if (AttachedToLocked(nodeId) + pending >= maxVolumesPerNode)
             {
                 throw StorageException.ResourceExhausted($"node {nodeId} already has {maxVolumesPerNode} volumes attached, its limit");
             }
@@ -171,6 +103,16 @@ internal sealed class LocalCatalog
                     _reservedAttachSlots.Remove(nodeId);
                 }
             });
+        }
+    }
+
+    private long AttachedToLocked(string nodeId) => _volumes.Values.Count(v => v.Attachment?.NodeId == nodeId);
+
+    private T Locked<T>(Func<T> read)
+    {
+        lock (_sync)
+        {
+            return read();
         }
     }
 

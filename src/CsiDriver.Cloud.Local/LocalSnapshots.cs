@@ -56,16 +56,7 @@ internal sealed class LocalSnapshots(LocalStatePaths paths, LocalCatalog catalog
         }
         // Restored volumes are full copies, so a snapshot is never in use.
         catalog.RemoveSnapshot(snapshotId);
-        try
-        {
-            File.Delete(paths.SnapshotRecord(snapshotId));
-            AtomicFile.SyncDirectory(paths.SnapshotsDir);
-        }
-        catch
-        {
-            catalog.Put(record);
-            throw;
-        }
+        LocalCommitPoint.Remove(paths.SnapshotRecord(snapshotId), () => catalog.Put(record));
         File.Delete(paths.SnapshotImage(snapshotId));
         LocalBackendLog.SnapshotDeleted(logger, snapshotId, record.Name);
     }

@@ -90,17 +90,8 @@ internal sealed class LocalVolumes(
         }
         // Out of the listing before its files go, so a concurrent List never shows a volume without its image.
         catalog.RemoveVolume(volumeId);
-        try
-        {
-            // The record goes first: once it is gone the volume is gone, and recovery removes a leftover image.
-            File.Delete(paths.VolumeRecord(volumeId));
-            AtomicFile.SyncDirectory(paths.VolumesDir);
-        }
-        catch
-        {
-            catalog.Put(record);
-            throw;
-        }
+        // The record goes first: once it is gone the volume is gone, and recovery removes a leftover image.
+        LocalCommitPoint.Remove(paths.VolumeRecord(volumeId), () => catalog.Put(record));
         await attacher.DetachAllBackedByAsync(paths.VolumeImage(volumeId)).ConfigureAwait(false);
         try
         {

@@ -72,9 +72,7 @@ public sealed class LocalConcurrencyTests
     public async Task A_clone_in_flight_holds_its_capacity_so_a_concurrent_create_cannot_overcommit()
     {
         using var dir = new TestDirectory("local-clonecap");
-        var configuration = RunningDriver.LocalConfiguration(dir);
-        configuration.Local.CapacityBytes = 40 * MiB;
-        await using var driver = await RunningDriver.StartAsync(configuration);
+        await using var driver = await StartWithCapacityAsync(dir, 40 * MiB);
         var sourceId = (await driver.Controller.CreateVolumeAsync(Create("pvc-cap-source"))).Volume.VolumeId;
         await using var held = HeldSource.Hold(Paths(dir).VolumeImage(sourceId));
         var clone = driver.Controller.CreateVolumeAsync(CloneOf("pvc-cap-clone", sourceId)).ResponseAsync;
@@ -94,9 +92,7 @@ public sealed class LocalConcurrencyTests
     public async Task Concurrent_creates_fill_the_capacity_exactly()
     {
         using var dir = new TestDirectory("local-capfill");
-        var configuration = RunningDriver.LocalConfiguration(dir);
-        configuration.Local.CapacityBytes = 5 * 16 * MiB;
-        await using var driver = await RunningDriver.StartAsync(configuration);
+        await using var driver = await StartWithCapacityAsync(dir, 5 * 16 * MiB);
 
         var outcomes = await Task.WhenAll(Enumerable.Range(0, 12).Select(i => OutcomeAsync(driver.Controller.CreateVolumeAsync(Create($"pvc-fill-{i}")).ResponseAsync)));
 
@@ -110,9 +106,7 @@ public sealed class LocalConcurrencyTests
     public async Task Concurrent_creates_of_one_name_make_one_volume()
     {
         using var dir = new TestDirectory("local-samename");
-        var configuration = RunningDriver.LocalConfiguration(dir);
-        configuration.Local.CapacityBytes = 2 * 16 * MiB;
-        await using var driver = await RunningDriver.StartAsync(configuration);
+        await using var driver = await StartWithCapacityAsync(dir, 2 * 16 * MiB);
 
         // Over the socket the driver answers ABORTED to a second call for a name in flight; the provider itself must
         // also make one volume when called twice at once (and count its bytes once).
@@ -176,6 +170,13 @@ public sealed class LocalConcurrencyTests
             }
         }
         Assert.Empty(LoopsBelow(dir));
+    }
+
+    private static Task<RunningDriver> StartWithCapacityAsync(TestDirectory dir, long capacityBytes)
+    {
+        var configuration = RunningDriver.LocalConfiguration(dir);
+        configuration.Local.CapacityBytes = capacityBytes;
+        return RunningDriver.StartAsync(configuration);
     }
 
     private static CreateVolumeRequest CloneOf(string name, string sourceVolumeId)

@@ -20,10 +20,7 @@ public static class ChurnCommand
         var instances = 40;
         var expandPercent = 10;
         var snapshotPercent = 10;
-        var driver = Path.Combine(AppContext.BaseDirectory, "csi-driver.dll");
-        var label = "this build";
-        string? baseline = null;
-        var baselineLabel = "baseline";
+        var builds = new DriverBuilds();
         var runs = 1;
         var runTimeout = TimeSpan.FromSeconds(900);
         var rpcDeadline = TimeSpan.FromSeconds(60);
@@ -50,18 +47,6 @@ public static class ChurnCommand
                 case "--snapshot-percent":
                     snapshotPercent = Int();
                     break;
-                case "--driver":
-                    driver = Path.GetFullPath(Value());
-                    break;
-                case "--label":
-                    label = Value();
-                    break;
-                case "--baseline":
-                    baseline = Path.GetFullPath(Value());
-                    break;
-                case "--baseline-label":
-                    baselineLabel = Value();
-                    break;
                 case "--runs":
                     runs = Int();
                     break;
@@ -75,6 +60,10 @@ public static class ChurnCommand
                     Console.WriteLine(Usage);
                     return 0;
                 default:
+                    if (builds.TryTake(args[i], Value))
+                    {
+                        break;
+                    }
                     Console.Error.WriteLine($"unknown argument {args[i]} (try churn --help)");
                     return 2;
             }
@@ -92,22 +81,13 @@ public static class ChurnCommand
         {
             errors.Add("--expand-percent and --snapshot-percent must be 0..100");
         }
-        foreach (var dll in new[] { driver, baseline }.OfType<string>().Where(d => !File.Exists(d)))
-        {
-            errors.Add($"no csi-driver build at {dll}");
-        }
+        errors.AddRange(builds.Errors());
         if (errors.Count > 0)
         {
             errors.ForEach(Console.Error.WriteLine);
             return 2;
         }
 
-        var builds = new List<(string Label, string Dll)>();
-        if (baseline is not null)
-        {
-            builds.Add((baselineLabel, baseline));
-        }
-        builds.Add((label, driver));
         Console.WriteLine($"CsiDriver churn benchmark: {Environment.ProcessorCount} cores, load average {BenchArguments.LoadAverage()}, "
             + $"{instances} instances, {expandPercent} % expanded, {snapshotPercent} % snapshotted, {runs} run(s) per build");
         var results = new List<ChurnResult>();
@@ -115,7 +95,7 @@ public static class ChurnCommand
         {
             for (var run = 1; run <= runs; run++)
             {
-                foreach (var (buildLabel, dll) in builds)
+                foreach (var (buildLabel, dll) in builds.InOrder())
                 {
                     var settings = new ChurnSettings(buildLabel, dll, n, instances, expandPercent, snapshotPercent, runTimeout, rpcDeadline);
                     Console.WriteLine();

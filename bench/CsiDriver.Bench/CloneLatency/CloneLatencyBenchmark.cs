@@ -42,7 +42,8 @@ public static class CloneLatencyBenchmark
         var failures = new List<string>();
 
         var source = (await controller.CreateVolumeAsync(Create("clone-source", settings.CloneBytes))).Volume;
-        await FillAsync(new LocalStatePaths(stateDir).VolumeImage(source.VolumeId), settings.CloneBytes);
+        // Real bytes: a sparse hole would copy in no time.
+        await BenchData.WriteRandomAsync(new LocalStatePaths(stateDir).VolumeImage(source.VolumeId), settings.CloneBytes, FileMode.Open);
 
         // Idle: one create at a time, nothing else running (also warms the connection and the driver's code paths).
         var idle = new List<TimeSpan>();
@@ -134,17 +135,4 @@ public static class CloneLatencyBenchmark
         CapacityRange = new CapacityRange { RequiredBytes = bytes },
         VolumeCapabilities = { ControlPlaneBenchmark.MountCapability() },
     };
-
-    /// <summary>Random bytes through the whole image, flushed, so the clone copies real data (a sparse hole copies in no time).</summary>
-    private static async Task FillAsync(string image, long bytes)
-    {
-        var block = new byte[4 * MiB];
-        Random.Shared.NextBytes(block);
-        await using var file = new FileStream(image, FileMode.Open, FileAccess.Write, FileShare.ReadWrite, 1 << 20);
-        for (long written = 0; written < bytes; written += block.Length)
-        {
-            await file.WriteAsync(block.AsMemory(0, (int)Math.Min(block.Length, bytes - written)));
-        }
-        file.Flush(flushToDisk: true);
-    }
 }

@@ -19,10 +19,7 @@ public static class CloneLatencyCommand
         var clones = 3;
         var interval = TimeSpan.FromMilliseconds(50);
         var idleCreates = 20;
-        var driver = Path.Combine(AppContext.BaseDirectory, "csi-driver.dll");
-        var label = "this build";
-        string? baseline = null;
-        var baselineLabel = "baseline";
+        var builds = new DriverBuilds();
         for (var i = 0; i < args.Length; i++)
         {
             string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
@@ -46,22 +43,14 @@ public static class CloneLatencyCommand
                 case "--idle-creates":
                     idleCreates = Int();
                     break;
-                case "--driver":
-                    driver = Path.GetFullPath(Value());
-                    break;
-                case "--label":
-                    label = Value();
-                    break;
-                case "--baseline":
-                    baseline = Path.GetFullPath(Value());
-                    break;
-                case "--baseline-label":
-                    baselineLabel = Value();
-                    break;
                 case "-h" or "--help":
                     Console.WriteLine(Usage);
                     return 0;
                 default:
+                    if (builds.TryTake(args[i], Value))
+                    {
+                        break;
+                    }
                     Console.Error.WriteLine($"unknown argument {args[i]} (try clone-latency --help)");
                     return 2;
             }
@@ -71,23 +60,16 @@ public static class CloneLatencyCommand
             Console.Error.WriteLine("--clone-mib, --clones, --interval-ms and --idle-creates must be positive");
             return 2;
         }
-        var missing = new[] { driver, baseline }.OfType<string>().Where(d => !File.Exists(d)).ToList();
+        var missing = builds.Errors().ToList();
         if (missing.Count > 0)
         {
-            missing.ForEach(d => Console.Error.WriteLine($"no csi-driver build at {d}"));
+            missing.ForEach(Console.Error.WriteLine);
             return 2;
         }
-
-        var builds = new List<(string Label, string Dll)>();
-        if (baseline is not null)
-        {
-            builds.Add((baselineLabel, baseline));
-        }
-        builds.Add((label, driver));
         Console.WriteLine($"CsiDriver clone-latency benchmark: {Environment.ProcessorCount} cores, {clones} clone(s) of {cloneMiB} MiB, " +
                           $"a create every {interval.TotalMilliseconds:0} ms while each copies, state dir under {Path.GetTempPath()}");
         var results = new List<CloneLatencyResult>();
-        foreach (var (buildLabel, dll) in builds)
+        foreach (var (buildLabel, dll) in builds.InOrder())
         {
             Console.WriteLine($"== {buildLabel} (load average {BenchArguments.LoadAverage()}) ...");
             results.Add(await CloneLatencyBenchmark.RunAsync(new CloneLatencySettings(buildLabel, dll, (long)cloneMiB << 20, clones, interval, idleCreates)));
