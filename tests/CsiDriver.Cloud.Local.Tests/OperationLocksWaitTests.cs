@@ -6,6 +6,7 @@ namespace CsiDriver.Cloud.Local.Tests;
 /// OperationLocks.AcquireAsync, the waiting way in that the local backend locks its objects with (pure: no device,
 /// no clock; "still waiting" is checked only while the key is provably held).
 /// </summary>
+[Trait("Category", "Unit")]
 public sealed class OperationLocksWaitTests
 {
     [Fact]
