@@ -22,12 +22,9 @@ public sealed class AwsPendingGroupSnapshotTests
     [Fact]
     public async Task A_pending_group_answers_deadline_exceeded_and_the_retry_answers_the_same_group_ready_without_a_second_cut()
     {
-        await using var env = await AwsEnvironment.StartAsync("aws-group-pending",
-            simulator: o => o.SnapshotDelay = HeldPending,
-            driver: c => c.Aws.GroupSnapshotWait = TimeSpan.FromMilliseconds(300));
+        await using var env = await StartHeldPendingAsync("aws-group-pending", TimeSpan.FromMilliseconds(300));
         var group = env.Driver.GroupController;
-        var a = await CreateAttachedAsync(env, "pvc-a", NodeA);
-        var b = await CreateAttachedAsync(env, "pvc-b", NodeA);
+        var (a, b) = await TwoAttachedAsync(env);
         var request = new CreateVolumeGroupSnapshotRequest { Name = "vgs-pending", SourceVolumeIds = { a, b } };
 
         var first = await AssertFailsWith(StatusCode.DeadlineExceeded, () => group.CreateVolumeGroupSnapshotAsync(request));
@@ -65,12 +62,9 @@ public sealed class AwsPendingGroupSnapshotTests
     [Fact]
     public async Task A_group_that_completes_within_the_wait_is_answered_ready_by_the_first_call()
     {
-        await using var env = await AwsEnvironment.StartAsync("aws-group-completes",
-            simulator: o => o.SnapshotDelay = HeldPending,
-            driver: c => c.Aws.GroupSnapshotWait = TimeSpan.FromMinutes(5));
+        await using var env = await StartHeldPendingAsync("aws-group-completes", TimeSpan.FromMinutes(5));
         var group = env.Driver.GroupController;
-        var a = await CreateAttachedAsync(env, "pvc-a", NodeA);
-        var b = await CreateAttachedAsync(env, "pvc-b", NodeA);
+        var (a, b) = await TwoAttachedAsync(env);
 
         var call = group.CreateVolumeGroupSnapshotAsync(new CreateVolumeGroupSnapshotRequest { Name = "vgs-waits", SourceVolumeIds = { a, b } });
         // The call waits on pending snapshots; EC2 completes them while it does.
@@ -87,12 +81,9 @@ public sealed class AwsPendingGroupSnapshotTests
     [Fact]
     public async Task The_wait_ends_before_the_callers_deadline_with_the_drivers_own_answer()
     {
-        await using var env = await AwsEnvironment.StartAsync("aws-group-deadline",
-            simulator: o => o.SnapshotDelay = HeldPending,
-            driver: c => c.Aws.GroupSnapshotWait = TimeSpan.FromHours(1));
+        await using var env = await StartHeldPendingAsync("aws-group-deadline", TimeSpan.FromHours(1));
         var group = env.Driver.GroupController;
-        var a = await CreateAttachedAsync(env, "pvc-a", NodeA);
-        var b = await CreateAttachedAsync(env, "pvc-b", NodeA);
+        var (a, b) = await TwoAttachedAsync(env);
 
         // The configured wait is far longer than the caller's deadline: the driver answers before the deadline, with
         // its reason (a client that hit its own deadline would read only "Deadline Exceeded").
@@ -106,12 +97,9 @@ public sealed class AwsPendingGroupSnapshotTests
     [Fact]
     public async Task With_no_wait_a_pending_group_is_answered_not_ready_at_once_and_ready_when_asked_again()
     {
-        await using var env = await AwsEnvironment.StartAsync("aws-group-nowait",
-            simulator: o => o.SnapshotDelay = HeldPending,
-            driver: c => c.Aws.GroupSnapshotWait = TimeSpan.Zero);
+        await using var env = await StartHeldPendingAsync("aws-group-nowait", TimeSpan.Zero);
         var group = env.Driver.GroupController;
-        var a = await CreateAttachedAsync(env, "pvc-a", NodeA);
-        var b = await CreateAttachedAsync(env, "pvc-b", NodeA);
+        var (a, b) = await TwoAttachedAsync(env);
         var request = new CreateVolumeGroupSnapshotRequest { Name = "vgs-async", SourceVolumeIds = { a, b } };
 
         var created = (await group.CreateVolumeGroupSnapshotAsync(request)).GroupSnapshot;
@@ -122,4 +110,12 @@ public sealed class AwsPendingGroupSnapshotTests
         Assert.True((await group.CreateVolumeGroupSnapshotAsync(request)).GroupSnapshot.ReadyToUse);
         Assert.Equal(1, env.Simulator.Statistics.Calls("CreateSnapshots"));
     }
+
+    /// <summary>The environment with EC2 holding every snapshot pending and the driver's wait set to <paramref name="wait"/>.</summary>
+    private static Task<AwsEnvironment> StartHeldPendingAsync(string name, TimeSpan wait) =>
+        AwsEnvironment.StartAsync(name, simulator: o => o.SnapshotDelay = HeldPending, driver: c => c.Aws.GroupSnapshotWait = wait);
+
+    /// <summary>Two volumes attached to one instance: what one CreateSnapshots can cut.</summary>
+    private static async Task<(string A, string B)> TwoAttachedAsync(AwsEnvironment env) =>
+        (await CreateAttachedAsync(env, "pvc-a", NodeA), await CreateAttachedAsync(env, "pvc-b", NodeA));
 }
