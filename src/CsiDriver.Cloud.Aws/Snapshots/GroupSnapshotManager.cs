@@ -175,8 +175,14 @@ public sealed partial class GroupSnapshotManager(
                 // The window is over: say so below, while the caller still listens.
             }
         }
-        var pending = group.Members
-            .Where(m => !m.ReadyToUse && !(latest.TryGetValue(m.SnapshotId, out var seen) && seen.State == SnapshotState.Completed))
+        var current = group.Members.Select(m => latest.TryGetValue(m.SnapshotId, out var seen) ? SnapshotManager.ToInfo(seen) : m).ToList();
+        if (current.All(m => m.ReadyToUse))
+        {
+            // The last one completed as the window closed.
+            return group with { Members = current };
+        }
+        var pending = current
+            .Where(m => !m.ReadyToUse)
             .Select(m => latest.TryGetValue(m.SnapshotId, out var seen) && !string.IsNullOrEmpty(seen.Progress) ? $"{m.SnapshotId} {seen.Progress}" : m.SnapshotId)
             .ToList();
         LogStillPending(logger, group.GroupSnapshotId, name, pending.Count, group.Members.Count, window.TotalSeconds);
