@@ -82,7 +82,7 @@ internal sealed class LocalStateRecovery(
             await ReconcileAttachmentAsync(record, loopsByVolume.GetValueOrDefault(record.VolumeId) ?? []).ConfigureAwait(false);
         }
         RemoveStaleLinks();
-        LocalBackendLog.Recovered(logger, paths.StateDir, volumes.Count, snapshots.Count, volumes.Values.Count(v => v.Attachment is not null));
+        LocalBackendLog.StateRecovered(logger, paths.StateDir, volumes.Count, snapshots.Count, volumes.Values.Count(v => v.Attachment is not null));
     }
 
     /// <summary>
@@ -95,7 +95,7 @@ internal sealed class LocalStateRecovery(
         // A group whose record cannot be read keeps its members: their data is kept for a human, like the record.
         foreach (var member in snapshots.Values.Where(s => s.GroupSnapshotId is { } g && !groups.ContainsKey(g) && !unreadableGroups.Contains(g)).ToList())
         {
-            LocalBackendLog.RemovingUncommittedMember(logger, member.SnapshotId, member.GroupSnapshotId);
+            LocalBackendLog.RemovingUncommittedGroupMember(logger, member.SnapshotId, member.GroupSnapshotId);
             File.Delete(paths.SnapshotRecord(member.SnapshotId));
             snapshots.Remove(member.SnapshotId);
         }
@@ -106,7 +106,7 @@ internal sealed class LocalStateRecovery(
     {
         foreach (var path in Directory.EnumerateFileSystemEntries(directory).Where(p => Path.GetFileName(p).Contains(LocalStatePaths.TempMarker, StringComparison.Ordinal)))
         {
-            LocalBackendLog.RemovingTempFile(logger, path);
+            LocalBackendLog.RemovingHalfWritten(logger, path);
             File.Delete(path);
         }
     }
@@ -131,10 +131,10 @@ internal sealed class LocalStateRecovery(
             }
             catch (Exception ex) when (ex is IOException or System.Text.Json.JsonException)
             {
-                LocalBackendLog.CannotRead(logger, path, ex);
+                LocalBackendLog.CannotRead(logger, ex, path);
             }
             // Atomic writes make this unexpected; keep its data for a human rather than deleting it.
-            LocalBackendLog.UnreadableRecord(logger, path);
+            LocalBackendLog.RecordUnreadable(logger, path);
             unreadable.Add(id);
         }
         return unreadable;
@@ -159,7 +159,7 @@ internal sealed class LocalStateRecovery(
                     await loops.DetachAsync(loop.Device, loop.BackingFile, CancellationToken.None).ConfigureAwait(false);
                 }
             }
-            LocalBackendLog.RemovingOrphanImage(logger, path);
+            LocalBackendLog.RemovingUnrecorded(logger, path);
             File.Delete(path);
         }
     }
@@ -169,14 +169,14 @@ internal sealed class LocalStateRecovery(
         var image = paths.VolumeImage(record.VolumeId);
         if (!File.Exists(image))
         {
-            LocalBackendLog.LostBackingFile(logger, record.VolumeId, image);
+            LocalBackendLog.BackingFileLost(logger, record.VolumeId, image);
             return;
         }
         var length = new FileInfo(image).Length;
         if (length > record.CapacityBytes)
         {
             // An expand grew the file and stopped before its record: finish it.
-            LocalBackendLog.AdoptingGrownFile(logger, record.VolumeId, length, record.CapacityBytes);
+            LocalBackendLog.AdoptingFileSize(logger, record.VolumeId, length, record.CapacityBytes);
             var grown = record with { CapacityBytes = length };
             AtomicFile.WriteJson(paths.VolumeRecord(record.VolumeId), grown, LocalJsonContext.Default.LocalVolumeRecord);
             volumes[record.VolumeId] = grown;
@@ -197,7 +197,7 @@ internal sealed class LocalStateRecovery(
                 // Recorded as attached but the device is gone (a reboot, a manual losetup -d): attach again,
                 // so the CO's view (published) stays true.
                 var device = await loops.AttachAsync(image, attachment.ReadOnly, CancellationToken.None).ConfigureAwait(false);
-                LocalBackendLog.Reattached(logger, record.VolumeId, attachment.LoopDevice, device);
+                LocalBackendLog.LoopReattached(logger, record.VolumeId, attachment.LoopDevice, device);
                 keep = new LoopDevice(device, image);
             }
             if (keep is not null && keep.Device != attachment.LoopDevice)
@@ -212,7 +212,7 @@ internal sealed class LocalStateRecovery(
                 // An expand that grew the file but died before `losetup --set-capacity`: finish it.
                 if (File.Exists(image) && LoopDevices.SizeBytes(keep.Device) is var kernelSize and >= 0 && kernelSize < new FileInfo(image).Length)
                 {
-                    LocalBackendLog.RefreshingCapacity(logger, record.VolumeId, keep.Device, kernelSize);
+                    LocalBackendLog.RefreshingLoopCapacity(logger, record.VolumeId, keep.Device, kernelSize);
                     await loops.RefreshCapacityAsync(keep.Device, CancellationToken.None).ConfigureAwait(false);
                 }
             }

@@ -206,8 +206,9 @@ public sealed class LocalVolumeProvider : IVolumeProvider, IGroupSnapshotProvide
 
     // ---------------------------------------------------------------- group snapshots
 
+    /// <remarks>The copy is complete when this returns (the group is ready at once): the deadline is not needed.</remarks>
     public async Task<GroupSnapshotInfo> CreateGroupSnapshotAsync(string name, IReadOnlyList<string> sourceVolumeIds,
-        IReadOnlyDictionary<string, string> parameters, CancellationToken cancellationToken)
+        IReadOnlyDictionary<string, string> parameters, DateTimeOffset? deadline, CancellationToken cancellationToken)
     {
         LocalGroupSnapshots.EnsureParameters(parameters);
         var wanted = new SortedSet<string>(sourceVolumeIds, StringComparer.Ordinal);
