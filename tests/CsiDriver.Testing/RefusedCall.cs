@@ -22,17 +22,34 @@ public sealed record RefusedCall<TFixture>(StatusCode Code, string MessagePart, 
     /// <summary>Runs the call and asserts it failed with the row's code and a short message naming the problem.</summary>
     public async Task AssertRefusedAsync(TFixture fixture)
     {
-        var error = await Assert.ThrowsAsync<RpcException>(() => Run(fixture));
-        Assert.True(Code == error.StatusCode, $"expected {Code}, got {error.StatusCode}: {error.Status.Detail}");
-        Assert.Contains(MessagePart, error.Status.Detail, StringComparison.Ordinal);
-        Assert.True(error.Status.Detail.Length <= MaxMessageChars,
-            $"{error.Status.Detail.Length} characters: {error.Status.Detail[..Math.Min(200, error.Status.Detail.Length)]}");
+        var mismatch = await MismatchAsync(fixture);
+        Assert.True(mismatch is null, mismatch);
+    }
+
+    /// <summary>Runs the call: null when it failed with the row's code and a short message naming the problem, else what it did.</summary>
+    public async Task<string?> MismatchAsync(TFixture fixture)
+    {
+        try
+        {
+            await Run(fixture);
+            return $"succeeded, expected {Code}";
+        }
+        catch (RpcException error)
+        {
+            var detail = error.Status.Detail;
+            return error.StatusCode != Code || !detail.Contains(MessagePart, StringComparison.Ordinal)
+                ? $"got {error.StatusCode} '{detail[..Math.Min(200, detail.Length)]}', expected {Code} mentioning '{MessagePart}'"
+                : detail.Length > MaxMessageChars
+                    ? $"a message of {detail.Length} characters: {detail[..200]}"
+                    : null;
+        }
     }
 }
 
 /// <summary>
 /// A table of refused calls by name, the name saying what is wrong (a bad-request row starts with its RPC's name).
-/// A test class runs it as a theory: <c>[MemberData]</c> of <see cref="Names"/>, then <c>Cases[name].AssertRefusedAsync</c>.
+/// A test class runs it as a theory (<c>[MemberData]</c> of <see cref="Names"/>, then <c>Cases[name].AssertRefusedAsync</c>)
+/// or, when the rows share one short-lived set-up, all at once with <see cref="AssertAllRefusedAsync"/>.
 /// </summary>
 public sealed class RefusedCallTable<TFixture> : Dictionary<string, RefusedCall<TFixture>>
 {
@@ -42,6 +59,20 @@ public sealed class RefusedCallTable<TFixture> : Dictionary<string, RefusedCall<
     }
 
     public TheoryData<string> Names() => [.. Keys];
+
+    /// <summary>Runs every row in turn against one fixture and asserts all were refused as they say, naming each that was not.</summary>
+    public async Task AssertAllRefusedAsync(TFixture fixture)
+    {
+        var mismatches = new List<string>();
+        foreach (var (name, row) in this)
+        {
+            if (await row.MismatchAsync(fixture) is { } mismatch)
+            {
+                mismatches.Add($"{name}: {mismatch}");
+            }
+        }
+        Assert.True(mismatches.Count == 0, string.Join(Environment.NewLine, mismatches));
+    }
 
     /// <summary>Rows per class, for a test that each class keeps its rows.</summary>
     public IReadOnlyDictionary<string, int> CountByClass() =>
