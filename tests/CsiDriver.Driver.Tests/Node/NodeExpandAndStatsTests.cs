@@ -23,8 +23,7 @@ public sealed class NodeExpandAndStatsTests
         await using var volume = await NodeTestVolume.StartAsync("expand", 512 * LoopDevice.MiB);
         var (_, _, driver, loop, staging, target) = volume;
         var capability = Mount(fsType);
-        await volume.StageAsync("vol-e", capability);
-        await volume.PublishAsync("vol-e", capability);
+        await volume.StageAndPublishAsync("vol-e", capability);
         await File.WriteAllTextAsync(Path.Combine(target, "before.txt"), "still here");
         var before = Statvfs.Get(target).TotalBytes;
 
@@ -88,8 +87,7 @@ public sealed class NodeExpandAndStatsTests
         await using var volume = await NodeTestVolume.StartAsync("stats", 128 * LoopDevice.MiB);
         var (_, _, driver, _, staging, target) = volume;
         var capability = Mount("ext4");
-        await volume.StageAsync("vol-s", capability);
-        await volume.PublishAsync("vol-s", capability);
+        await volume.StageAndPublishAsync("vol-s", capability);
         var request = new NodeGetVolumeStatsRequest { VolumeId = "vol-s", VolumePath = target, StagingTargetPath = staging };
         var before = await driver.Node.NodeGetVolumeStatsAsync(request);
 
@@ -118,8 +116,7 @@ public sealed class NodeExpandAndStatsTests
         await using var volume = await NodeTestVolume.StartAsync("cond", 64 * LoopDevice.MiB);
         var (_, _, driver, loop, staging, target) = volume;
         var capability = Mount("ext4");
-        await volume.StageAsync("vol-gone", capability);
-        await volume.PublishAsync("vol-gone", capability);
+        await volume.StageAndPublishAsync("vol-gone", capability);
         var request = new NodeGetVolumeStatsRequest { VolumeId = "vol-gone", VolumePath = target };
         Assert.False((await driver.Node.NodeGetVolumeStatsAsync(request)).VolumeCondition.Abnormal);
 

@@ -78,8 +78,7 @@ public sealed class NodeLifecycleTests
         var (_, _, _, _, staging, target) = volume;
         var capability = Mount("ext4", flags: ["noatime", "nodev"]);
 
-        await volume.StageAsync("vol-f", capability);
-        await volume.PublishAsync("vol-f", capability);
+        await volume.StageAndPublishAsync("vol-f", capability);
 
         var staged = Mounts.FindByMountPoint(staging);
         var published = Mounts.FindByMountPoint(target);
@@ -116,8 +115,7 @@ public sealed class NodeLifecycleTests
         Shell.Run("mkfs.ext4", "-q", loop.Device);
         var capability = Mount("ext4", flags: "ro");
 
-        await volume.StageAsync("vol-sro", capability);
-        await volume.PublishAsync("vol-sro", capability);
+        await volume.StageAndPublishAsync("vol-sro", capability);
         await volume.PublishAsync("vol-sro", capability);
 
         Assert.True(Mounts.FindByMountPoint(staging)?.IsReadOnly);
@@ -149,8 +147,7 @@ public sealed class NodeLifecycleTests
         var (_, _, _, _, _, target) = volume;
         var capability = Mount("ext4", VolumeCapability.Types.AccessMode.Types.Mode.SingleNodeReaderOnly);
 
-        await volume.StageAsync("vol-rox", capability);
-        await volume.PublishAsync("vol-rox", capability);
+        await volume.StageAndPublishAsync("vol-rox", capability);
 
         Assert.True(Mounts.FindByMountPoint(target)?.IsReadOnly);
     }

@@ -432,13 +432,23 @@ internal sealed partial class Ec2Service(Ec2SimulatorOptions options, Ec2Statist
         var max = MaxResults(request, ids.Count > 0, "volumeSet", 5, 500);
         var candidates = Candidates(ids, _volumes, v => v.IsVisible(now), "vol", "InvalidVolumeID.Malformed", "InvalidVolume.NotFound", "volume");
         var filters = request.GetFilters();
-        var all = candidates.Where(v => Ec2Filters.Matches(filters, name => VolumeFilterValues(v, name, now))).ToList();
-        var matching = all.Where(v => v.IsVisible(now)).ToList();
-        statistics.Hidden(all.Count - matching.Count);
-        var (page, next) = Paginate(request, matching, v => v.Id, max);
+        var matching = candidates.Where(v => Ec2Filters.Matches(filters, name => VolumeFilterValues(v, name, now))).ToList();
+        return VisiblePage(request, matching, v => v.IsVisible(now), v => v.Id, max, "volumeSet", (w, v) => WriteVolume(w, v, now));
+    }
+
+    /// <summary>
+    /// A Describe answer: the visible ones of what matched (the others counted as hidden by eventual consistency),
+    /// one page of them by key, written as the set and the nextToken.
+    /// </summary>
+    private Action<XmlWriter> VisiblePage<T>(
+        Ec2Request request, IReadOnlyList<T> matching, Func<T, bool> visible, Func<T, string> key, int? max, string setName, Action<XmlWriter, T> write)
+    {
+        var shown = matching.Where(visible).ToList();
+        statistics.Hidden(matching.Count - shown.Count);
+        var (page, next) = Paginate(request, shown, key, max);
         return w =>
         {
-            w.Set("volumeSet", page, v => WriteVolume(w, v, now));
+            w.Set(setName, page, item => write(w, item));
             w.El("nextToken", next);
         };
     }
@@ -690,12 +700,7 @@ internal sealed partial class Ec2Service(Ec2SimulatorOptions options, Ec2Statist
             }))
             .OrderBy(m => m.VolumeId, StringComparer.Ordinal)
             .ToList();
-        var (page, next) = Paginate(request, matching, m => m.VolumeId, max);
-        return w =>
-        {
-            w.Set("volumeModificationSet", page, m => WriteModification(w, m, now));
-            w.El("nextToken", next);
-        };
+        return VisiblePage(request, matching, _ => true, m => m.VolumeId, max, "volumeModificationSet", (w, m) => WriteModification(w, m, now));
     }
 
     private static void WriteModification(XmlWriter w, SimModification m, DateTimeOffset now)
@@ -798,14 +803,7 @@ internal sealed partial class Ec2Service(Ec2SimulatorOptions options, Ec2Statist
             "storage-tier" => ["standard"],
             _ => Ec2Filters.TagValues(s.Tags, name),
         })).ToList();
-        var visible = matching.Where(s => s.IsVisible(now)).ToList();
-        statistics.Hidden(matching.Count - visible.Count);
-        var (page, next) = Paginate(request, visible, s => s.Id, max);
-        return w =>
-        {
-            w.Set("snapshotSet", page, s => WriteSnapshot(w, s, now));
-            w.El("nextToken", next);
-        };
+        return VisiblePage(request, matching, s => s.IsVisible(now), s => s.Id, max, "snapshotSet", (w, s) => WriteSnapshot(w, s, now));
     }
 
     /// <summary>A snapshot as Describe/CreateSnapshot answer it.</summary>

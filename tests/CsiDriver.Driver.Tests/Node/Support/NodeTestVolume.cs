@@ -59,6 +59,13 @@ public sealed class NodeTestVolume : IAsyncDisposable
     public async Task PublishAsync(string volumeId, VolumeCapability capability, bool readOnly = false) =>
         await Driver.Node.NodePublishVolumeAsync(Publish(volumeId, Loop.Device, Staging, Target, capability, readOnly));
 
+    /// <summary>Stage then publish, as kubelet mounts a volume for a pod.</summary>
+    public async Task StageAndPublishAsync(string volumeId, VolumeCapability capability)
+    {
+        await StageAsync(volumeId, capability);
+        await PublishAsync(volumeId, capability);
+    }
+
     public void Deconstruct(out TestDirectory dir, out TestDeviceFinder finder, out RunningDriver driver, out LoopDevice loop, out string staging, out string target)
     {
         dir = Dir;
