@@ -4,6 +4,7 @@ using CsiDriver.Driver.Tests.Lifecycle;
 using CsiDriver.Testing;
 using Grpc.Core;
 using Xunit.Abstractions;
+using static CsiDriver.Testing.RawBytes;
 
 namespace CsiDriver.Driver.Tests.Node;
 
@@ -300,19 +301,4 @@ public sealed class HostileNodeInputTests(ITestOutputHelper output)
 
     private static string DeviceOf(IDictionary<string, string> publishContext) =>
         new FileInfo(publishContext["devicePath"]).ResolveLinkTarget(returnFinalTarget: true)!.FullName;
-
-    private static void WriteAt(string path, long offset, byte[] data)
-    {
-        using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Write);
-        RandomAccess.Write(handle, data, offset);
-        RandomAccess.FlushToDisk(handle);
-    }
-
-    private static byte[] ReadAt(string path, long offset, int count)
-    {
-        var buffer = new byte[count];
-        using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
-        RandomAccess.Read(handle, buffer, offset);
-        return buffer;
-    }
 }

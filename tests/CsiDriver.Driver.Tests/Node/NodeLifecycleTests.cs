@@ -336,7 +336,7 @@ public sealed class NodeLifecycleTests
     {
         await using var volume = await NodeTestVolume.StartAsync("refuse", 64 * LoopDevice.MiB);
         var (_, _, driver, loop, staging, _) = volume;
-        WriteMbr(loop.Device);
+        RawBytes.WriteMbrPartitionTable(loop.Device);
 
         var error = await Assert.ThrowsAsync<RpcException>(
             () => driver.Node.NodeStageVolumeAsync(Stage("vol-p", loop.Device, staging, Mount("ext4"))).ResponseAsync);
@@ -411,18 +411,5 @@ public sealed class NodeLifecycleTests
         Assert.NotNull(Mounts.FindByMountPoint(staging));
         // Once the first finished, the volume is free again.
         await volume.StageAsync("vol-c", Mount("ext4"));
-    }
-
-    private static void WriteMbr(string device)
-    {
-        var sector = new byte[512];
-        sector[446 + 4] = 0x83;
-        BitConverter.GetBytes(2048u).CopyTo(sector, 446 + 8);
-        BitConverter.GetBytes(8192u).CopyTo(sector, 446 + 12);
-        sector[510] = 0x55;
-        sector[511] = 0xAA;
-        using var stream = new FileStream(device, FileMode.Open, FileAccess.Write, FileShare.ReadWrite);
-        stream.Write(sector);
-        stream.Flush(flushToDisk: true);
     }
 }
