@@ -7,6 +7,7 @@ namespace CsiDriver.Testing;
 /// <summary>
 /// One row of a table of requests the driver must refuse (the bad-request and hostile-input tables): the exact status
 /// code, a part of the message that names what was wrong, the call, and optionally the class of input it belongs to.
+/// A row with <see cref="StatusCode.OK"/> is a call that must succeed (one that has to leave something alone).
 /// </summary>
 public sealed record RefusedCall<TFixture>(StatusCode Code, string MessagePart, Func<TFixture, Task> Run, string Class = "")
 {
@@ -32,7 +33,7 @@ public sealed record RefusedCall<TFixture>(StatusCode Code, string MessagePart, 
         try
         {
             await Run(fixture);
-            return $"succeeded, expected {Code}";
+            return Code == StatusCode.OK ? null : $"succeeded, expected {Code}";
         }
         catch (RpcException error)
         {
@@ -63,15 +64,30 @@ public sealed class RefusedCallTable<TFixture> : Dictionary<string, RefusedCall<
     /// <summary>Runs every row in turn against one fixture and asserts all were refused as they say, naming each that was not.</summary>
     public async Task AssertAllRefusedAsync(TFixture fixture)
     {
-        var mismatches = new List<string>();
+        var mismatches = await MismatchesAsync(fixture);
+        Assert.True(mismatches.Count == 0, string.Join(Environment.NewLine, mismatches.Select(m => $"{m.Name}: {m.Problem}")));
+    }
+
+    /// <summary>
+    /// Runs every row in turn against one fixture: the rows not refused as they say and, given <paramref name="state"/>
+    /// (what must not change, as lines), the rows after which it changed.
+    /// </summary>
+    public async Task<IReadOnlyList<(string Name, string Problem)>> MismatchesAsync(TFixture fixture, Func<IReadOnlyList<string>>? state = null)
+    {
+        var mismatches = new List<(string Name, string Problem)>();
         foreach (var (name, row) in this)
         {
+            var before = state?.Invoke();
             if (await row.MismatchAsync(fixture) is { } mismatch)
             {
-                mismatches.Add($"{name}: {mismatch}");
+                mismatches.Add((name, mismatch));
+            }
+            if (before is not null && state!() is var after && !before.SequenceEqual(after))
+            {
+                mismatches.Add((name, $"changed: -{string.Join(" -", before.Except(after))} +{string.Join(" +", after.Except(before))}"));
             }
         }
-        Assert.True(mismatches.Count == 0, string.Join(Environment.NewLine, mismatches));
+        return mismatches;
     }
 
     /// <summary>Rows per class, for a test that each class keeps its rows.</summary>
