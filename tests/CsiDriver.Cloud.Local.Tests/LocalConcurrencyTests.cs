@@ -40,7 +40,7 @@ public sealed class LocalConcurrencyTests
 
         await held.ReleaseAsync(Encoding.ASCII.GetBytes("the source's data"));
         var cloneId = (await clone).Volume.VolumeId;
-        Assert.Equal(Encoding.ASCII.GetBytes("the source's data"), ReadAt(Paths(dir).VolumeImage(cloneId), 0, 17));
+        Assert.Equal(Encoding.ASCII.GetBytes("the source's data"), RawBytes.ReadAt(Paths(dir).VolumeImage(cloneId), 0, 17));
         Assert.Equal(16 * MiB, new FileInfo(Paths(dir).VolumeImage(cloneId)).Length);
     }
 
@@ -63,7 +63,7 @@ public sealed class LocalConcurrencyTests
         await held.ReleaseAsync(Encoding.ASCII.GetBytes("copied before the delete"));
         var cloneId = (await clone).Volume.VolumeId;
         await delete;
-        Assert.Equal(Encoding.ASCII.GetBytes("copied before the delete"), ReadAt(Paths(dir).VolumeImage(cloneId), 0, 24));
+        Assert.Equal(Encoding.ASCII.GetBytes("copied before the delete"), RawBytes.ReadAt(Paths(dir).VolumeImage(cloneId), 0, 24));
         var left = (await driver.Controller.ListVolumesAsync(new ListVolumesRequest())).Entries.Select(e => e.Volume.VolumeId).ToList();
         Assert.Equal([cloneId], left);
     }

@@ -50,11 +50,9 @@ public static class ChurnCommand
                     return 0;
                 case var option when common.TryTake(option, Value):
                     break;
+                case var option when builds.TryTake(option, Value):
+                    break;
                 default:
-                    if (builds.TryTake(args[i], Value))
-                    {
-                        break;
-                    }
                     Console.Error.WriteLine($"unknown argument {args[i]} (try churn --help)");
                     return 2;
             }

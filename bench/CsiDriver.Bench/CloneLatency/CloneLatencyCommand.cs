@@ -46,11 +46,9 @@ public static class CloneLatencyCommand
                 case "-h" or "--help":
                     Console.WriteLine(Usage);
                     return 0;
+                case var option when builds.TryTake(option, Value):
+                    break;
                 default:
-                    if (builds.TryTake(args[i], Value))
-                    {
-                        break;
-                    }
                     Console.Error.WriteLine($"unknown argument {args[i]} (try clone-latency --help)");
                     return 2;
             }
