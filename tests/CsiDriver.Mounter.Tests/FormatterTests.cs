@@ -194,6 +194,26 @@ public sealed class FormatterTests
     }
 
     [Fact]
+    public async Task An_xfs_whose_mkfs_did_not_finish_is_unfinished_and_formatted_again()
+    {
+        using var dir = new TestDirectory("reformat");
+        var loop = LoopDevice.Create(dir, Size);
+        Shell.Run("mkfs.xfs", "-q", loop.Device);
+        Assert.False(await _os.Formatter.IsUnfinishedAsync(loop.Device, "xfs", CancellationToken.None));
+        var uuid = Shell.Run("blkid", "-p", "-s", "UUID", "-o", "value", loop.Device).Trim();
+        // What mkfs.xfs leaves when killed between writing its superblock and clearing sb_inprogress at its end.
+        Shell.Run("xfs_db", "-x", "-c", "sb 0", "-c", "write inprogress 1", "--", loop.Device);
+
+        Assert.True(await _os.Formatter.IsUnfinishedAsync(loop.Device, "xfs", CancellationToken.None));
+        Assert.False(await _os.Formatter.IsUnfinishedAsync(loop.Device, "ext4", CancellationToken.None));
+        await Assert.ThrowsAsync<StorageException>(() => _os.Formatter.FormatInterruptedAsync(loop.Device, "ext4", FormatOptions.None, CancellationToken.None));
+        await _os.Formatter.FormatInterruptedAsync(loop.Device, "xfs", FormatOptions.None, CancellationToken.None);
+
+        Assert.False(await _os.Formatter.IsUnfinishedAsync(loop.Device, "xfs", CancellationToken.None));
+        Assert.NotEqual(uuid, Shell.Run("blkid", "-p", "-s", "UUID", "-o", "value", loop.Device).Trim());
+    }
+
+    [Fact]
     public async Task Formatting_again_after_an_interruption_refuses_a_partition_table()
     {
         using var dir = new TestDirectory("reformat");

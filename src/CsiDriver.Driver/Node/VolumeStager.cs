@@ -171,12 +171,19 @@ internal sealed class VolumeStager(
                 NodeLog.FormattingAgainAfterInterruptedFormat(logger, request.VolumeId, device, intent.FsType);
                 await FormatAsync(request, device, deviceNumber, interrupted: true).ConfigureAwait(false);
                 return (request.FsType, true);
+            // Killed mid-mkfs.xfs: a signature of the type being made, but unfinished (a finished one is mounted below).
+            case DeviceContentKind.Filesystem when content.Type == request.FsType && InterruptedFormatOf(request, deviceNumber) is { } intent
+                && await formatter.IsUnfinishedAsync(device, content.Type, cancellationToken).ConfigureAwait(false):
+                NodeLog.FormattingAgainAfterInterruptedFormat(logger, request.VolumeId, device, intent.FsType);
+                await FormatAsync(request, device, deviceNumber, interrupted: true).ConfigureAwait(false);
+                return (request.FsType, true);
             case DeviceContentKind.Filesystem when !CapabilityMapper.SupportedFsTypes.Contains(content.Type):
                 throw StorageException.FailedPrecondition(
                     $"volume {request.VolumeId} ({device}) holds {content.Describe()}; this driver mounts only ext4, ext3 and xfs and will not reformat it");
             case DeviceContentKind.Filesystem when request.RequestedFsType.Length > 0 && content.Type != request.RequestedFsType:
                 throw StorageException.FailedPrecondition(
-                    $"volume {request.VolumeId} ({device}) already holds {content.Describe()} but fs_type {request.RequestedFsType} was requested; it will not be reformatted");
+                    $"volume {request.VolumeId} ({device}) already holds {content.Describe()} but fs_type {request.RequestedFsType} was requested; it will not be reformatted"
+                    + UnfinishedFormatNote(request, deviceNumber));
             case DeviceContentKind.Filesystem:
                 if (!request.FormatOptions.IsEmpty)
                 {

@@ -19,10 +19,18 @@ public interface IFormatter
     /// <summary>
     /// Formats again a device whose formatting by this driver was interrupted (the caller proved it with its own
     /// record): mkfs with its force flag, as a half-written filesystem may have left a partial signature. The device
-    /// must still probe blank or as data without a known signature; anything else (a complete filesystem, a
-    /// partition table, any other signature) fails with FailedPrecondition and nothing is written.
+    /// must still probe blank, as data without a known signature, or as an unfinished fsType filesystem
+    /// (<see cref="IsUnfinishedAsync"/>); anything else (a complete filesystem, a partition table, any other
+    /// signature) fails with FailedPrecondition and nothing is written.
     /// </summary>
     Task FormatInterruptedAsync(string device, string fsType, FormatOptions options, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// True when the device holds a signature of fsType that mkfs had not finished: mkfs.xfs writes its superblock
+    /// early with sb_inprogress set and clears it last (blkid reports such a device as xfs, mount refuses it).
+    /// mke2fs writes the ext superblock last, so an ext signature is a finished one.
+    /// </summary>
+    Task<bool> IsUnfinishedAsync(string device, string fsType, CancellationToken cancellationToken);
 }
 
 public sealed class Formatter(ICommandRunner runner, IFilesystemProbe probe, ILogger<Formatter> logger) : IFormatter
@@ -40,11 +48,25 @@ public sealed class Formatter(ICommandRunner runner, IFilesystemProbe probe, ILo
     public async Task FormatInterruptedAsync(string device, string fsType, FormatOptions options, CancellationToken cancellationToken)
     {
         var content = await probe.ProbeAsync(device, cancellationToken).ConfigureAwait(false);
-        if (content.Kind is not (DeviceContentKind.Blank or DeviceContentKind.UnidentifiedData))
+        var overwritable = content.Kind is DeviceContentKind.Blank or DeviceContentKind.UnidentifiedData
+            || (content.Kind == DeviceContentKind.Filesystem && content.Type == fsType
+                && await IsUnfinishedAsync(device, fsType, cancellationToken).ConfigureAwait(false));
+        if (!overwritable)
         {
             throw StorageException.FailedPrecondition($"refusing to format {device} again: it holds {content.Describe()}");
         }
         await RunMkfsAsync(device, fsType, MkfsCommand(device, fsType, options, overwritePartial: true), cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<bool> IsUnfinishedAsync(string device, string fsType, CancellationToken cancellationToken)
+    {
+        if (fsType != "xfs")
+        {
+            return false;
+        }
+        var result = await runner.RunAsync("xfs_db", ["-r", "-c", "sb 0", "-c", "print inprogress", "--", device], cancellationToken)
+            .ConfigureAwait(false);
+        return result.Succeeded && result.StandardOutput.Trim() == "inprogress = 1";
     }
 
     private async Task RunMkfsAsync(string device, string fsType, (string Command, IReadOnlyList<string> Arguments) mkfs, CancellationToken cancellationToken)

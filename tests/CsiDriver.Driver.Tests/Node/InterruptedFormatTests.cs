@@ -25,11 +25,12 @@ public sealed class InterruptedFormatTests
     private static readonly ProcMountTable Mounts = new(new PathInspector());
 
     [Theory]
-    [InlineData("ext4")]
-    [InlineData("xfs")]
-    public async Task A_retry_formats_again_a_device_whose_format_by_this_node_was_interrupted(string fsType)
+    [InlineData("ext4", false)]
+    [InlineData("xfs", false)]
+    [InlineData("xfs", true)]
+    public async Task A_retry_formats_again_a_device_whose_format_by_this_node_was_interrupted(string fsType, bool xfsSignatureInProgress)
     {
-        var formatter = new InterruptedOnceFormatter();
+        var formatter = new InterruptedOnceFormatter(xfsSignatureInProgress);
         await using var node = await NodeUnderTest.StartAsync("fmt-intent", configureServices: (_, services) =>
             services.AddSingleton<IFormatter>(sp => formatter.Wrapping(ActivatorUtilities.CreateInstance<Formatter>(sp))));
         var loop = LoopDevice.Create(node.Dir, Size);
@@ -37,7 +38,14 @@ public sealed class InterruptedFormatTests
 
         var crash = await Assert.ThrowsAsync<RpcException>(() => node.Node.NodeStageVolumeAsync(Stage("vol-1", loop.Device, staging, Mount(fsType))).ResponseAsync);
         Assert.Contains(InterruptedOnceFormatter.Crash, crash.Status.Detail, StringComparison.Ordinal);
-        AssertHalfFormatted(loop.Device);
+        if (xfsSignatureInProgress)
+        {
+            Assert.Contains("TYPE=xfs", Shell.Run("blkid", "-p", "-o", "export", "--", loop.Device), StringComparison.Ordinal);
+        }
+        else
+        {
+            AssertHalfFormatted(loop.Device);
+        }
 
         // Another fs type than the one whose format was interrupted: refused, saying which to ask for, nothing written.
         var otherType = fsType == "xfs" ? "ext4" : "xfs";
@@ -80,6 +88,19 @@ public sealed class InterruptedFormatTests
         Assert.Null(Mounts.FindByMountPoint(volume.Staging));
     }
 
+    [Fact]
+    public async Task An_unfinished_xfs_without_this_nodes_format_intent_is_not_formatted()
+    {
+        await using var volume = await NodeTestVolume.StartAsync("fmt-no-intent", Size);
+        InterruptedOnceFormatter.HalfFormatXfsInProgress(volume.Loop.Device);
+        var before = Hash(volume.Loop.Device);
+
+        await Assert.ThrowsAsync<RpcException>(() => volume.StageAsync("vol-1", Mount("xfs")));
+
+        Assert.Equal(before, Hash(volume.Loop.Device));
+        Assert.Null(Mounts.FindByMountPoint(volume.Staging));
+    }
+
     /// <summary>No signature blkid knows (exit 2), yet written: what the format guard must not take for blank.</summary>
     private static void AssertHalfFormatted(string device)
     {
@@ -97,7 +118,7 @@ public sealed class InterruptedFormatTests
     /// The first format runs a real mkfs, zeroes its superblock and fails as a killed driver would (the node's record
     /// still holds the intent); every later call goes to the real formatter.
     /// </summary>
-    private sealed class InterruptedOnceFormatter : IFormatter
+    private sealed class InterruptedOnceFormatter(bool xfsSignatureInProgress = false) : IFormatter
     {
         public const string Crash = "simulated kill -9 during mkfs";
 
@@ -118,12 +139,32 @@ public sealed class InterruptedFormatTests
                 return _real!.FormatAsync(device, fsType, options, cancellationToken);
             }
             Interrupted++;
-            HalfFormat(device, fsType);
+            if (xfsSignatureInProgress)
+            {
+                HalfFormatXfsInProgress(device);
+            }
+            else
+            {
+                HalfFormat(device, fsType);
+            }
             throw StorageException.Internal(Crash);
         }
 
         public Task FormatInterruptedAsync(string device, string fsType, FormatOptions options, CancellationToken cancellationToken) =>
             _real!.FormatInterruptedAsync(device, fsType, options, cancellationToken);
+
+        public Task<bool> IsUnfinishedAsync(string device, string fsType, CancellationToken cancellationToken) =>
+            _real!.IsUnfinishedAsync(device, fsType, cancellationToken);
+
+        /// <summary>
+        /// mkfs.xfs killed after writing its superblock (sb_inprogress set) and before clearing that flag at its end:
+        /// blkid reports xfs, mount refuses it.
+        /// </summary>
+        public static void HalfFormatXfsInProgress(string device)
+        {
+            Shell.Run("mkfs.xfs", "-q", device);
+            Shell.Run("xfs_db", "-x", "-c", "sb 0", "-c", "write inprogress 1", "--", device);
+        }
 
         /// <summary>
         /// A real mkfs, then its first 4 KiB zeroed: the ext superblock (at 1 KiB, which mke2fs writes last) or the
