@@ -11,6 +11,7 @@ using CsiDriver.Core.Errors;
 using CsiDriver.Core.Volumes;
 using Microsoft.Extensions.Logging;
 using SnapshotInfo = CsiDriver.Core.Volumes.SnapshotInfo;
+using Microsoft.Extensions.Options;
 
 namespace CsiDriver.Cloud.Aws.Snapshots;
 
@@ -26,10 +27,13 @@ public sealed partial class GroupSnapshotManager(
     Ec2Caller ec2,
     Ec2Pollers pollers,
     SnapshotManager snapshots,
-    AwsBackendOptions options,
-    DriverOptions driverOptions,
+    IOptions<AwsBackendOptions> awsOptions,
+    IOptions<DriverOptions> driver,
     ILogger<GroupSnapshotManager> logger) : IGroupSnapshotProvider
 {
+    private readonly AwsBackendOptions _options = awsOptions.Value;
+    private readonly DriverOptions _driverOptions = driver.Value;
+
     public const string GroupIdPrefix = "vgs-";
     public const string GroupSnapshotNameKey = "csi.storage.k8s.io/volumegroupsnapshot/name";
     public const string GroupSnapshotNamespaceKey = "csi.storage.k8s.io/volumegroupsnapshot/namespace";
@@ -82,7 +86,7 @@ public sealed partial class GroupSnapshotManager(
         {
             [EbsTags.GroupSnapshotName] = name,
             [EbsTags.GroupSnapshotId] = groupId,
-            [EbsTags.ManagedBy] = driverOptions.DriverName,
+            [EbsTags.ManagedBy] = _driverOptions.DriverName,
         };
         AddFromParameter(driverTags, EbsTags.VolumeGroupSnapshotName, parameters, GroupSnapshotNameKey);
         AddFromParameter(driverTags, EbsTags.VolumeGroupSnapshotNamespace, parameters, GroupSnapshotNamespaceKey);
@@ -95,11 +99,11 @@ public sealed partial class GroupSnapshotManager(
                 ExcludeBootVolume = rootVolume is null || !wanted.Contains(rootVolume),
                 ExcludeDataVolumeIds = others,
             },
-            Description = $"Created by {driverOptions.DriverName} for group {name}",
+            Description = $"Created by {_driverOptions.DriverName} for group {name}",
             TagSpecifications = [new TagSpecification
             {
                 ResourceType = ResourceType.Snapshot,
-                Tags = EbsTags.Build(options.ExtraTags, tagSpecifications, templateValues, driverTags),
+                Tags = EbsTags.Build(_options.ExtraTags, tagSpecifications, templateValues, driverTags),
             }],
         };
         var response = await ec2.CallAsync("CreateSnapshots", (c, t) => c.CreateSnapshotsAsync(request, t), cancellationToken).ConfigureAwait(false);

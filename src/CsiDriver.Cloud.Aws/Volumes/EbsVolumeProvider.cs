@@ -10,6 +10,7 @@ using CsiDriver.Core.Errors;
 using CsiDriver.Core.Volumes;
 using SnapshotInfo = CsiDriver.Core.Volumes.SnapshotInfo;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace CsiDriver.Cloud.Aws.Volumes;
 
@@ -21,10 +22,13 @@ public sealed class EbsVolumeProvider(
     SnapshotManager snapshots,
     ModificationCoalescer modifications,
     IInstanceMetadataProvider metadata,
-    AwsBackendOptions options,
-    DriverOptions driverOptions,
+    IOptions<AwsBackendOptions> awsOptions,
+    IOptions<DriverOptions> driver,
     ILogger<EbsVolumeProvider> logger) : IVolumeProvider
 {
+    private readonly AwsBackendOptions _options = awsOptions.Value;
+    private readonly DriverOptions _driverOptions = driver.Value;
+
     private readonly CreationTokens _tokens = new();
 
     public const long GiB = 1L << 30;
@@ -354,7 +358,7 @@ public sealed class EbsVolumeProvider(
         var tags = new Dictionary<string, string>(StringComparer.Ordinal)
         {
             [EbsTags.VolumeName] = name,
-            [EbsTags.ManagedBy] = driverOptions.DriverName,
+            [EbsTags.ManagedBy] = _driverOptions.DriverName,
         };
         if (parameters.TemplateValues.TryGetValue(TagTemplate.PvcName, out var pvc))
         {
@@ -378,7 +382,7 @@ public sealed class EbsVolumeProvider(
         {
             driverTags[EbsTags.ClientTokenAttempt] = attempt.ToString(System.Globalization.CultureInfo.InvariantCulture);
         }
-        return EbsTags.Build(options.ExtraTags, parameters.TagSpecifications, parameters.TemplateValues, driverTags);
+        return EbsTags.Build(_options.ExtraTags, parameters.TagSpecifications, parameters.TemplateValues, driverTags);
     }
 
     private Task<Volume?> FindByNameAsync(string name, CancellationToken cancellationToken) =>
