@@ -78,6 +78,11 @@ public sealed class BackgroundLoops : IHostedLifecycleService, IDisposable
         {
             // A loop that failed has ended too; its waiters received the failure.
         }
+        lock (_running)
+        {
+            // Ended loops, even where their own clean-up continuation has not run yet.
+            _running.RemoveWhere(task => task.IsCompleted);
+        }
     }
 
     Task IHostedLifecycleService.StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;

@@ -4,13 +4,14 @@ using System.Text.Json;
 using CsiDriver.Kubernetes;
 using CsiDriver.Testing;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
 
 namespace CsiDriver.Host.Tests.Kubernetes;
 
 public sealed class InClusterKubernetesNodeApiTests
 {
     private static InClusterKubernetesNodeApi Api(FakeKubernetesApiServer server, string? tokenPath = null, int maxAttempts = 4) =>
-        new(new KubernetesApiOptions
+        new(Options.Create(new KubernetesApiOptions
         {
             BaseUri = server.BaseUri,
             Token = tokenPath is null ? server.Token : null,
@@ -18,7 +19,7 @@ public sealed class InClusterKubernetesNodeApiTests
             MaxAttempts = maxAttempts,
             InitialBackoff = TimeSpan.FromMilliseconds(5),
             MaxBackoff = TimeSpan.FromMilliseconds(20),
-        }, NullLogger<InClusterKubernetesNodeApi>.Instance);
+        }), NullLogger<InClusterKubernetesNodeApi>.Instance);
 
     [Fact]
     public async Task Get_reads_name_provider_labels_taints_and_resource_version()
@@ -112,7 +113,7 @@ public sealed class InClusterKubernetesNodeApiTests
         closedPort.Bind(new IPEndPoint(IPAddress.Loopback, 0));
         var unreachable = new Uri($"http://127.0.0.1:{((IPEndPoint)closedPort.LocalEndPoint!).Port}/");
         using var api = new InClusterKubernetesNodeApi(
-            new KubernetesApiOptions { BaseUri = unreachable, Token = "t", MaxAttempts = 2, InitialBackoff = TimeSpan.FromMilliseconds(1) },
+            Options.Create(new KubernetesApiOptions { BaseUri = unreachable, Token = "t", MaxAttempts = 2, InitialBackoff = TimeSpan.FromMilliseconds(1) }),
             NullLogger<InClusterKubernetesNodeApi>.Instance);
 
         await Assert.ThrowsAsync<HttpRequestException>(() => api.GetNodeAsync("node-a", CancellationToken.None));
@@ -186,7 +187,7 @@ public sealed class InClusterKubernetesNodeApiTests
         server.AddNode("node-a");
         server.Token = "the-real-token";
         using var api = new InClusterKubernetesNodeApi(
-            new KubernetesApiOptions { BaseUri = server.BaseUri, Token = "stale" }, NullLogger<InClusterKubernetesNodeApi>.Instance);
+            Options.Create(new KubernetesApiOptions { BaseUri = server.BaseUri, Token = "stale" }), NullLogger<InClusterKubernetesNodeApi>.Instance);
 
         var error = await Assert.ThrowsAsync<UnauthorizedAccessException>(() => api.GetNodeAsync("node-a", CancellationToken.None));
 
@@ -205,7 +206,7 @@ public sealed class InClusterKubernetesNodeApiTests
         server.ForbidPatch = true;
         var logs = new CapturingLoggerProvider();
         using var api = new InClusterKubernetesNodeApi(
-            new KubernetesApiOptions { BaseUri = server.BaseUri, Token = server.Token, InitialBackoff = TimeSpan.FromMilliseconds(1) },
+            Options.Create(new KubernetesApiOptions { BaseUri = server.BaseUri, Token = server.Token, InitialBackoff = TimeSpan.FromMilliseconds(1) }),
             new TypedLogger(logs.CreateLogger(nameof(InClusterKubernetesNodeApi))));
 
         var node = (await api.GetNodeAsync("node-a", CancellationToken.None))!;
