@@ -66,13 +66,12 @@ public sealed class InstanceMetadataResolver(
                     failures.Add($"{source}: not available in this process");
                     continue;
                 }
-                logger.LogInformation("Instance metadata from {Source}: {InstanceId} in {Zone} ({InstanceType})",
-                    source, found.InstanceId, found.AvailabilityZone, found.InstanceType);
+                AwsBackendLog.MetadataResolved(logger, source, found.InstanceId, found.AvailabilityZone, found.InstanceType);
                 return Override(found);
             }
             catch (Exception ex) when (ex is StorageException or HttpRequestException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
             {
-                logger.LogWarning("Instance metadata source {Source} failed: {Message}", source, ex.Message);
+                AwsBackendLog.MetadataSourceFailed(logger, source, ex.Message);
                 failures.Add($"{source}: {ex.Message}");
             }
         }

@@ -44,8 +44,7 @@ public sealed class EbsDeviceFinder(IOptions<AwsBackendOptions> options, ILogger
             {
                 return Task.FromResult(DevicePath(name));
             }
-            logger.LogWarning("Link {Link} points to {Device} whose serial is {Serial}, not {Expected}; ignoring the stale link",
-                link, name, actual, serial);
+            AwsBackendLog.StaleDeviceLink(logger, link, name, actual, serial);
         }
 
         var scanned = ScanNvme(serial);

@@ -71,7 +71,7 @@ public sealed class SnapshotManager(
         };
         var response = await ec2.CallAsync("CreateSnapshot", (c, t) => c.CreateSnapshotAsync(request, t), cancellationToken).ConfigureAwait(false);
         var snapshot = response.Snapshot ?? throw StorageException.Internal("EC2 CreateSnapshot returned no snapshot");
-        logger.LogInformation("Created snapshot {SnapshotId} of {VolumeId} for {Name}", snapshot.SnapshotId, sourceVolumeId, name);
+        AwsBackendLog.SnapshotCreated(logger, snapshot.SnapshotId, sourceVolumeId, name);
 
         if (fsrZones.Count > 0)
         {
@@ -92,7 +92,7 @@ public sealed class SnapshotManager(
         {
             var request = new DeleteSnapshotRequest { SnapshotId = snapshotId };
             await ec2.CallAsync("DeleteSnapshot", (c, t) => c.DeleteSnapshotAsync(request, t), cancellationToken).ConfigureAwait(false);
-            logger.LogInformation("Deleted snapshot {SnapshotId}", snapshotId);
+            AwsBackendLog.SnapshotDeleted(logger, snapshotId);
         }
         catch (StorageException ex) when (ex.Kind == FailureKind.NotFound)
         {

@@ -138,8 +138,7 @@ public sealed class EbsVolumeProvider(
                 var response = await ec2.CallAsync("CreateVolume", (c, t) => c.CreateVolumeAsync(request, t), cancellationToken).ConfigureAwait(false);
                 created = response.Volume ?? throw StorageException.Internal("EC2 CreateVolume returned no volume");
             }
-            logger.LogInformation("Created volume {VolumeId} for {Name}: {SizeGiB} GiB {Type} in {Zone} (client token attempt {Attempt})",
-                created.VolumeId, spec.Name, sizeGiB, parameters.VolumeType, created.AvailabilityZone, attempt);
+            AwsBackendLog.VolumeCreated(logger, created.VolumeId, spec.Name, sizeGiB, parameters.VolumeType, created.AvailabilityZone, attempt);
 
             // A replayed token answers with the old volume as it is now: already going or gone means burned.
             var (available, missing) = IsGone(created.State)
@@ -172,7 +171,7 @@ public sealed class EbsVolumeProvider(
         {
             var request = new DeleteVolumeRequest { VolumeId = volumeId };
             await ec2.CallAsync("DeleteVolume", (c, t) => c.DeleteVolumeAsync(request, t), cancellationToken).ConfigureAwait(false);
-            logger.LogInformation("Deleted volume {VolumeId}", volumeId);
+            AwsBackendLog.VolumeDeleted(logger, volumeId);
         }
         catch (StorageException ex) when (ex.Kind == FailureKind.NotFound)
         {
@@ -445,14 +444,14 @@ public sealed class EbsVolumeProvider(
         catch (StorageException ex) when (failedInEc2)
         {
             _tokens.Burned(name, attempt);
-            logger.LogWarning("Volume {VolumeId} failed to create, deleting it: {Message}", volumeId, ex.Message);
+            AwsBackendLog.FailedVolumeDeleting(logger, volumeId, ex.Message);
             try
             {
                 await DeleteVolumeAsync(volumeId, CancellationToken.None).ConfigureAwait(false);
             }
             catch (StorageException deleteError)
             {
-                logger.LogWarning("Could not delete failed volume {VolumeId}: {Message}", volumeId, deleteError.Message);
+                AwsBackendLog.FailedVolumeNotDeleted(logger, volumeId, deleteError.Message);
             }
             throw;
         }
