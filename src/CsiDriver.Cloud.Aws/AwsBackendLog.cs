@@ -2,7 +2,7 @@ using Microsoft.Extensions.Logging;
 
 namespace CsiDriver.Cloud.Aws;
 
-/// <summary>Source-generated log messages of the aws backend (event ids 2200-2299; the snapshot managers keep 2101-2114 next to their callers).</summary>
+/// <summary>Source-generated log messages of the aws backend (event ids 2200-2299; the snapshot managers define 2208-2214 next to their callers).</summary>
 internal static partial class AwsBackendLog
 {
     [LoggerMessage(EventId = 2201, Level = LogLevel.Information,

@@ -2,10 +2,10 @@ using Microsoft.Extensions.Logging;
 
 namespace CsiDriver.Cloud.Local;
 
-/// <summary>Source-generated log messages of the local backend (event ids 1100-1199, and 2101 for a modified volume).</summary>
+/// <summary>Source-generated log messages of the local backend (event ids 1100-1199).</summary>
 internal static partial class LocalBackendLog
 {
-    [LoggerMessage(EventId = 2101, Level = LogLevel.Information, Message = "Modified volume {VolumeId}: {Parameters} (applied to its loop device: {Applied})")]
+    [LoggerMessage(EventId = 1106, Level = LogLevel.Information, Message = "Modified volume {VolumeId}: {Parameters} (applied to its loop device: {Applied})")]
     public static partial void VolumeModified(ILogger logger, string volumeId, string parameters, bool applied);
 
     [LoggerMessage(EventId = 1110, Level = LogLevel.Information, Message = "Local state recovered from {StateDir}: {Volumes} volumes, {Snapshots} snapshots, {Attached} attached")]

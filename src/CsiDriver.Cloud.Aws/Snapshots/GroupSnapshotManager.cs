@@ -279,9 +279,9 @@ public sealed partial class GroupSnapshotManager(
         }
     }
 
-    [LoggerMessage(EventId = 2101, Level = LogLevel.Information, Message = "Created group snapshot {GroupSnapshotId} ({Name}): {Count} volumes of instance {InstanceId} at one point in time")]
+    [LoggerMessage(EventId = 2208, Level = LogLevel.Information, Message = "Created group snapshot {GroupSnapshotId} ({Name}): {Count} volumes of instance {InstanceId} at one point in time")]
     private static partial void LogCreated(ILogger logger, string groupSnapshotId, string name, int count, string instanceId);
 
-    [LoggerMessage(EventId = 2102, Level = LogLevel.Information, Message = "Deleted group snapshot {GroupSnapshotId} ({Count} members)")]
+    [LoggerMessage(EventId = 2209, Level = LogLevel.Information, Message = "Deleted group snapshot {GroupSnapshotId} ({Count} members)")]
     private static partial void LogDeleted(ILogger logger, string groupSnapshotId, int count);
 }

@@ -173,15 +173,15 @@ public sealed partial class SnapshotCopier(
         LogCopyFailed(logger, sourceSnapshotId, region, message);
     }
 
-    [LoggerMessage(EventId = 2111, Level = LogLevel.Information, Message = "Started copy {CopyId} in {Region} of snapshot {SnapshotId}")]
+    [LoggerMessage(EventId = 2211, Level = LogLevel.Information, Message = "Started copy {CopyId} in {Region} of snapshot {SnapshotId}")]
     private static partial void LogCopyStarted(ILogger logger, string copyId, string region, string snapshotId);
 
-    [LoggerMessage(EventId = 2112, Level = LogLevel.Warning, Message = "Snapshot {SnapshotId}, copy to {Region}: {Message}; retried at the next status check")]
+    [LoggerMessage(EventId = 2212, Level = LogLevel.Warning, Message = "Snapshot {SnapshotId}, copy to {Region}: {Message}; retried at the next status check")]
     private static partial void LogCopyFailed(ILogger logger, string snapshotId, string region, string message);
 
-    [LoggerMessage(EventId = 2113, Level = LogLevel.Information, Message = "Deleted copy {CopyId} in {Region} of snapshot {SnapshotId}")]
+    [LoggerMessage(EventId = 2213, Level = LogLevel.Information, Message = "Deleted copy {CopyId} in {Region} of snapshot {SnapshotId}")]
     private static partial void LogCopyDeleted(ILogger logger, string copyId, string region, string snapshotId);
 
-    [LoggerMessage(EventId = 2114, Level = LogLevel.Information, Message = "Snapshot {SnapshotId}: copies in {Regions} kept (copySnapshotDeletionPolicy=Retain)")]
+    [LoggerMessage(EventId = 2214, Level = LogLevel.Information, Message = "Snapshot {SnapshotId}: copies in {Regions} kept (copySnapshotDeletionPolicy=Retain)")]
     private static partial void LogRetained(ILogger logger, string snapshotId, string regions);
 }
