@@ -33,9 +33,10 @@ internal sealed class AwsStartup(
         }
         catch (Core.Errors.StorageException ex)
         {
+            // The resolver's message already names the flags that skip the lookup (--instance-id, --availability-zone).
             throw new InvalidOperationException(driver.RunsNode
-                ? $"aws: this node's instance metadata did not resolve ({ex.Message}); give --instance-id and --availability-zone, or check --metadata-sources"
-                : $"aws: no region configured and instance metadata did not resolve ({ex.Message}); give --region or set AWS_REGION", ex);
+                ? $"aws: {ex.Message}"
+                : $"aws: no region given (--region, AWS_REGION) and {ex.Message}", ex);
         }
         if (!home.IsKnown)
         {
