@@ -14,8 +14,9 @@ namespace CsiDriver.Cloud.Local;
 /// </summary>
 public sealed partial class LocalVolumeProvider
 {
+    /// <remarks>The copy is complete when this returns (the group is ready at once): the deadline is not needed.</remarks>
     public async Task<GroupSnapshotInfo> CreateGroupSnapshotAsync(string name, IReadOnlyList<string> sourceVolumeIds,
-        IReadOnlyDictionary<string, string> parameters, CancellationToken cancellationToken)
+        IReadOnlyDictionary<string, string> parameters, DateTimeOffset? deadline, CancellationToken cancellationToken)
     {
         foreach (var key in parameters.Keys.Order(StringComparer.Ordinal))
         {

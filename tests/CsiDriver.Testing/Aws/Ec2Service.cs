@@ -88,6 +88,21 @@ internal sealed partial class Ec2Service(Ec2SimulatorOptions options, Ec2Statist
         }
     }
 
+    /// <summary>Every snapshot still pending completes now; the ids of those that did.</summary>
+    public IReadOnlyList<string> CompletePendingSnapshots()
+    {
+        lock (_gate)
+        {
+            var now = Advance();
+            var pending = _snapshots.Values.Where(s => s.CompletedAt > now).ToList();
+            foreach (var snapshot in pending)
+            {
+                snapshot.CompletedAt = now;
+            }
+            return [.. pending.Select(s => s.Id)];
+        }
+    }
+
     /// <summary>Handles one action; writes the response body or throws <see cref="Ec2ErrorException"/>.</summary>
     public Action<XmlWriter> Handle(Ec2Request request)
     {
