@@ -12,6 +12,19 @@ public static class BenchArguments
 
     /// <summary>"60" or "2.5" seconds.</summary>
     public static TimeSpan Seconds(string value) => TimeSpan.FromSeconds(double.Parse(value, CultureInfo.InvariantCulture));
+
+    /// <summary>The 1, 5 and 15 minute load averages, printed with the figures (the machine is shared).</summary>
+    public static string LoadAverage()
+    {
+        try
+        {
+            return string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3));
+        }
+        catch (IOException)
+        {
+            return "unknown";
+        }
+    }
 }
 
 /// <summary>The options both benchmark commands take: which N to run, how long one run may take, one RPC's deadline.</summary>

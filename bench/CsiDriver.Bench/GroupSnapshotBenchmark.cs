@@ -46,7 +46,7 @@ public static class GroupSnapshotBenchmark
             var stage = new NodeStageVolumeRequest { VolumeId = volume.VolumeId, StagingTargetPath = staging, VolumeCapability = capability };
             stage.PublishContext.Add(publish.PublishContext);
             await driver.Node.NodeStageVolumeAsync(stage);
-            await WriteDataAsync(Path.Combine(staging, "data.bin"), dataBytes);
+            await BenchData.WriteRandomAsync(Path.Combine(staging, "data.bin"), dataBytes, FileMode.CreateNew);
             ids.Add(volume.VolumeId);
             stagings.Add((volume.VolumeId, staging));
         }
@@ -154,17 +154,6 @@ public static class GroupSnapshotBenchmark
         if (process.ExitCode != 0)
         {
             throw new InvalidOperationException($"{file} {string.Join(' ', arguments)}: {error}");
-        }
-    }
-
-    private static async Task WriteDataAsync(string path, long bytes)
-    {
-        var block = new byte[4 * MiB];
-        Random.Shared.NextBytes(block);
-        await using var file = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20);
-        for (long written = 0; written < bytes; written += block.Length)
-        {
-            await file.WriteAsync(block.AsMemory(0, (int)Math.Min(block.Length, bytes - written)));
         }
     }
 }

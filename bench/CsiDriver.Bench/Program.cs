@@ -4,9 +4,14 @@ using CsiDriver.Bench;
 // Control-plane benchmarks against the in-process EC2 simulator with EC2's token buckets. See bench/README.md.
 //   (no command)  N volumes created and attached concurrently through the driver (controller, --backend aws)
 //   churn         full lifecycles (create, attach, expand / snapshot, detach, delete) through a controller process
+//   clone-latency CreateVolume latency of unrelated volumes while a volume clone copies (local backend)
 if (args.Length > 0 && args[0] == "churn")
 {
     return await CsiDriver.Bench.Churn.ChurnCommand.RunAsync(args[1..]);
+}
+if (args.Length > 0 && args[0] == "clone-latency")
+{
+    return await CsiDriver.Bench.CloneLatency.CloneLatencyCommand.RunAsync(args[1..]);
 }
 
 var run = new RunOptions([100, 500], TimeSpan.FromSeconds(240));

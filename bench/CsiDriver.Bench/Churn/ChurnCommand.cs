@@ -20,10 +20,7 @@ public static class ChurnCommand
         var instances = 40;
         var expandPercent = 10;
         var snapshotPercent = 10;
-        var driver = Path.Combine(AppContext.BaseDirectory, "csi-driver.dll");
-        var label = "this build";
-        string? baseline = null;
-        var baselineLabel = "baseline";
+        var builds = new DriverBuilds();
         var runs = 1;
         for (var i = 0; i < args.Length; i++)
         {
@@ -45,18 +42,6 @@ public static class ChurnCommand
                 case "--snapshot-percent":
                     snapshotPercent = Int();
                     break;
-                case "--driver":
-                    driver = Path.GetFullPath(Value());
-                    break;
-                case "--label":
-                    label = Value();
-                    break;
-                case "--baseline":
-                    baseline = Path.GetFullPath(Value());
-                    break;
-                case "--baseline-label":
-                    baselineLabel = Value();
-                    break;
                 case "--runs":
                     runs = Int();
                     break;
@@ -64,6 +49,8 @@ public static class ChurnCommand
                     Console.WriteLine(Usage);
                     return 0;
                 case var option when common.TryTake(option, Value):
+                    break;
+                case var option when builds.TryTake(option, Value):
                     break;
                 default:
                     Console.Error.WriteLine($"unknown argument {args[i]} (try churn --help)");
@@ -83,34 +70,25 @@ public static class ChurnCommand
         {
             errors.Add("--expand-percent and --snapshot-percent must be 0..100");
         }
-        foreach (var dll in new[] { driver, baseline }.OfType<string>().Where(d => !File.Exists(d)))
-        {
-            errors.Add($"no csi-driver build at {dll}");
-        }
+        errors.AddRange(builds.Errors());
         if (errors.Count > 0)
         {
             errors.ForEach(Console.Error.WriteLine);
             return 2;
         }
 
-        var builds = new List<(string Label, string Dll)>();
-        if (baseline is not null)
-        {
-            builds.Add((baselineLabel, baseline));
-        }
-        builds.Add((label, driver));
-        Console.WriteLine($"CsiDriver churn benchmark: {Environment.ProcessorCount} cores, load average {LoadAverage()}, "
+        Console.WriteLine($"CsiDriver churn benchmark: {Environment.ProcessorCount} cores, load average {BenchArguments.LoadAverage()}, "
             + $"{instances} instances, {expandPercent} % expanded, {snapshotPercent} % snapshotted, {runs} run(s) per build");
         var results = new List<ChurnResult>();
         foreach (var n in common.Volumes)
         {
             for (var run = 1; run <= runs; run++)
             {
-                foreach (var (buildLabel, dll) in builds)
+                foreach (var (buildLabel, dll) in builds.InOrder())
                 {
                     var settings = new ChurnSettings(buildLabel, dll, n, instances, expandPercent, snapshotPercent, common.RunTimeout, common.RpcDeadline);
                     Console.WriteLine();
-                    Console.WriteLine($"== {buildLabel}, N = {n}, run {run}/{runs} (load average {LoadAverage()}) ...");
+                    Console.WriteLine($"== {buildLabel}, N = {n}, run {run}/{runs} (load average {BenchArguments.LoadAverage()}) ...");
                     var result = await ChurnBenchmark.RunAsync(settings, CancellationToken.None);
                     ChurnReport.Print(result, Console.Out);
                     results.Add(result);
@@ -119,19 +97,7 @@ public static class ChurnCommand
         }
         Console.WriteLine();
         ChurnReport.PrintSummary(results, Console.Out);
-        Console.WriteLine($"load average at the end: {LoadAverage()}");
+        Console.WriteLine($"load average at the end: {BenchArguments.LoadAverage()}");
         return results.All(r => r.Failed == 0) ? 0 : 1;
-    }
-
-    private static string LoadAverage()
-    {
-        try
-        {
-            return string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3));
-        }
-        catch (IOException)
-        {
-            return "unknown";
-        }
     }
 }
