@@ -72,7 +72,7 @@ public sealed class Formatter(ICommandRunner runner, IFilesystemProbe probe, ILo
     private async Task RunMkfsAsync(string device, string fsType, (string Command, IReadOnlyList<string> Arguments) mkfs, CancellationToken cancellationToken)
     {
         var (command, arguments) = mkfs;
-        logger.LogInformation("Formatting {Device} as {FsType}", device, fsType);
+        MounterLog.Formatting(logger, device, fsType);
         var started = Stopwatch.GetTimestamp();
         var result = await runner.RunAsync(command, arguments, cancellationToken).ConfigureAwait(false);
         if (!result.Succeeded)
@@ -80,8 +80,7 @@ public sealed class Formatter(ICommandRunner runner, IFilesystemProbe probe, ILo
             throw StorageException.Internal(
                 $"{command} {device} failed (exit {result.ExitCode}): {FirstLines(result.StandardError, result.StandardOutput)}");
         }
-        logger.LogInformation("Formatted {Device} as {FsType} in {ElapsedMs} ms", device, fsType,
-            (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        MounterLog.Formatted(logger, device, fsType, (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds);
     }
 
     /// <summary>
