@@ -18,6 +18,9 @@ public sealed record LifecycleFigures(int Count, double IdleRssMiB, double After
 {
     /// <summary>Growth over the run, against the RSS after warm-up (first-use allocations are not growth).</summary>
     public double Growth => AfterRssMiB / AfterWarmupRssMiB - 1;
+
+    /// <summary>Growth against the idle process before the first lifecycle (first-use allocations and pages included).</summary>
+    public double GrowthOverIdle => AfterRssMiB / IdleRssMiB - 1;
 }
 
 public sealed record BuildFigures(DriverBuild Build, StartFigures Start, ControllerFigures? Controller, LifecycleFigures? Lifecycles);
