@@ -15,6 +15,10 @@
 #                                      controller side (attach through VolumeAttachments, no pods),
 #                                   and a sidecar log line saying "forbidden" fails the run (missing RBAC).
 #                                   Everything is torn down on exit, also on failure.
+# Settings: E2E_BACKENDS ("local aws") picks the backends, E2E_FILTER a dotnet test --filter (e.g.
+# FullyQualifiedName~GroupSnapshot), E2E_SNAPSHOT_PENDING_SECONDS (8) how long the EC2 simulator keeps a snapshot
+# pending, E2E_GROUP_SNAPSHOT_WAIT (2) the driver's --aws-group-snapshot-wait: shorter, so a group snapshot is
+# answered "still pending" (DEADLINE_EXCEEDED) and becomes ready through csi-snapshotter's retries, as on EBS.
 # Results: artifacts/test-results/e2e-<backend>.trx (scripts/test.sh counts them); the driver's, sidecars' and
 # cluster's logs in artifacts/e2e-logs/. Step timings are printed.
 set -uo pipefail
@@ -40,8 +44,10 @@ run_suite() {
   say "suite ($label) starts"
   tail -n 0 -F "$timings" 2>/dev/null &
   local tail_pid=$!
+  local filter=()
+  if [ -n "${E2E_FILTER:-}" ]; then filter=(--filter "$E2E_FILTER"); fi
   E2E_TIMINGS_FILE=$timings E2E_REPO_ROOT=$root dotnet test tests/CsiDriver.E2E/CsiDriver.E2E.csproj -c Release --no-build -nologo \
-    --logger "trx;LogFileName=e2e-$label.trx" --logger "console;verbosity=normal" --results-directory "$results" || status=$?
+    "${filter[@]}" --logger "trx;LogFileName=e2e-$label.trx" --logger "console;verbosity=normal" --results-directory "$results" || status=$?
   sleep 0.5; kill "$tail_pid" 2>/dev/null; wait "$tail_pid" 2>/dev/null
   say "suite ($label): $(elapsed "$t"), exit $status"
   return "$status"
@@ -210,7 +216,8 @@ stop_simulator() {
 start_simulator() {
   local url_file="$work/ec2.url" i
   dotnet "$root/tests/CsiDriver.Ec2Simulator/bin/Release/net10.0/ec2-simulator.dll" --port 0 \
-    --instance "$aws_instance:us-east-1a" --url-file "$url_file" >"$work/ec2-simulator.log" 2>&1 &
+    --instance "$aws_instance:us-east-1a" --snapshot-delay "${E2E_SNAPSHOT_PENDING_SECONDS:-8}" \
+    --url-file "$url_file" >"$work/ec2-simulator.log" 2>&1 &
   simulator_pid=$!
   for ((i = 0; i < 120; i++)); do [ -s "$url_file" ] && break; sleep 0.5; done
   [ -s "$url_file" ] || { cat "$work/ec2-simulator.log" >&2; return 1; }
@@ -230,7 +237,7 @@ run_backend() { # run_backend local|aws
     export AWS_ACCESS_KEY_ID=e2e-fake-key AWS_SECRET_ACCESS_KEY=e2e-fake-secret
     step "aws: EC2 simulator up" start_simulator || return 1
     step "aws: driver + sidecars up" sidecars_up --mode all --backend aws --aws-ec2-endpoint "$ec2_url" --region us-east-1 \
-      --instance-id "$aws_instance" --availability-zone us-east-1a || return 1
+      --instance-id "$aws_instance" --availability-zone us-east-1a --aws-group-snapshot-wait "${E2E_GROUP_SNAPSHOT_WAIT:-2}" || return 1
     E2E_BACKEND=aws E2E_PODS=0 run_suite aws || rc=1
   fi
   no_forbidden || rc=1

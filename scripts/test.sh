@@ -34,12 +34,13 @@ if [ "${E2E:-1}" != 0 ]; then
   E2E_PREBUILT=1 scripts/e2e.sh || status=$?
 fi
 
-# Benchmark smokes (bench/README.md): the churn lifecycle and the footprint harness run small, so a broken
+# Benchmark smokes (bench/README.md): the churn lifecycle, the clone latency and the footprint harness run small, so a broken
 # benchmark shows in CI. They print their tables; no figure is asserted, only that every lifecycle finished.
 # BENCH_SMOKE=0 leaves them out.
 smoke_failed=0
 if [ "${BENCH_SMOKE:-1}" != 0 ]; then
   for smoke in "bench/CsiDriver.Bench/bin/Release/net10.0/CsiDriver.Bench.dll churn --smoke" \
+               "bench/CsiDriver.Bench/bin/Release/net10.0/CsiDriver.Bench.dll clone-latency --smoke" \
                "bench/CsiDriver.Footprint/bin/Release/net10.0/CsiDriver.Footprint.dll --smoke"; do
     echo "== bench smoke: $smoke"
     read -r -a smoke_args <<<"$smoke"

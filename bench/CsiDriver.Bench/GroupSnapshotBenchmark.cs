@@ -8,8 +8,8 @@ namespace CsiDriver.Bench;
 /// <summary>
 /// Time to a ready group snapshot of N volumes through the real driver over its socket:
 /// local — N staged ext4 loop volumes holding data, frozen, copied and thawed;
-/// aws — N volumes attached to one instance, one EC2 CreateSnapshots, polled with GetVolumeGroupSnapshot
-/// against the simulator with realistic delays and EC2's buckets.
+/// aws — N volumes attached to one instance, one EC2 CreateSnapshots, CreateVolumeGroupSnapshot called as
+/// csi-snapshotter calls it (again after DEADLINE_EXCEEDED) against the simulator with realistic delays and EC2's buckets.
 /// </summary>
 public static class GroupSnapshotBenchmark
 {
@@ -46,7 +46,7 @@ public static class GroupSnapshotBenchmark
             var stage = new NodeStageVolumeRequest { VolumeId = volume.VolumeId, StagingTargetPath = staging, VolumeCapability = capability };
             stage.PublishContext.Add(publish.PublishContext);
             await driver.Node.NodeStageVolumeAsync(stage);
-            await WriteDataAsync(Path.Combine(staging, "data.bin"), dataBytes);
+            await BenchData.WriteRandomAsync(Path.Combine(staging, "data.bin"), dataBytes, FileMode.CreateNew);
             ids.Add(volume.VolumeId);
             stagings.Add((volume.VolumeId, staging));
         }
@@ -105,24 +105,31 @@ public static class GroupSnapshotBenchmark
         output.WriteLine($"aws (simulator, realistic delays: snapshot completes in {simulator.Options.SnapshotDelay.TotalSeconds:F0} s, " +
                          $"{simulator.Options.VisibilityDelay.TotalMilliseconds:F0} ms until visible, {simulator.Options.Latency.TotalMilliseconds:F0} ms per call): {volumes} volumes attached to one instance");
 
+        // As csi-snapshotter does: CreateVolumeGroupSnapshot with the sidecar's 60 s timeout, called again with the
+        // same name after a DEADLINE_EXCEEDED ("still pending"), backing off from 1 s (its --retry-interval-start).
         var started = Stopwatch.GetTimestamp();
         var request = new CreateVolumeGroupSnapshotRequest { Name = "bench-group" };
         request.SourceVolumeIds.Add(ids);
-        var group = (await driver.GroupController.CreateVolumeGroupSnapshotAsync(request)).GroupSnapshot;
-        var created = Stopwatch.GetElapsedTime(started);
-        var get = new GetVolumeGroupSnapshotRequest { GroupSnapshotId = group.GroupSnapshotId };
-        get.SnapshotIds.Add(group.Snapshots.Select(s => s.SnapshotId));
-        var polls = 0;
-        while (!group.ReadyToUse)
+        VolumeGroupSnapshot group;
+        var attempts = 0;
+        var backoff = TimeSpan.FromSeconds(1);
+        while (true)
         {
-            await Task.Delay(TimeSpan.FromMilliseconds(250)); // about how often csi-snapshotter re-checks early on
-            group = (await driver.GroupController.GetVolumeGroupSnapshotAsync(get)).GroupSnapshot;
-            polls++;
+            attempts++;
+            try
+            {
+                group = (await driver.GroupController.CreateVolumeGroupSnapshotAsync(request, deadline: DateTime.UtcNow.AddSeconds(60))).GroupSnapshot;
+                break;
+            }
+            catch (Grpc.Core.RpcException e) when (e.StatusCode == Grpc.Core.StatusCode.DeadlineExceeded)
+            {
+                await Task.Delay(backoff);
+                backoff *= 2;
+            }
         }
         var ready = Stopwatch.GetElapsedTime(started);
-        output.WriteLine($"  CreateVolumeGroupSnapshot answered in {created.TotalMilliseconds:F0} ms; ready after {ready.TotalSeconds:F2} s " +
-                         $"({polls} GetVolumeGroupSnapshot polls); EC2 calls: CreateSnapshots {simulator.Statistics.Calls("CreateSnapshots")}, " +
-                         $"all {simulator.Statistics.TotalCalls - callsBefore}");
+        output.WriteLine($"  ready after {ready.TotalSeconds:F2} s (CreateVolumeGroupSnapshot calls: {attempts}, ready_to_use={group.ReadyToUse}); " +
+                         $"EC2 calls: CreateSnapshots {simulator.Statistics.Calls("CreateSnapshots")}, all {simulator.Statistics.TotalCalls - callsBefore}");
     }
 
     private static async Task<string> MountXfsAsync(TestDirectory dir, long bytes)
@@ -147,17 +154,6 @@ public static class GroupSnapshotBenchmark
         if (process.ExitCode != 0)
         {
             throw new InvalidOperationException($"{file} {string.Join(' ', arguments)}: {error}");
-        }
-    }
-
-    private static async Task WriteDataAsync(string path, long bytes)
-    {
-        var block = new byte[4 * MiB];
-        Random.Shared.NextBytes(block);
-        await using var file = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20);
-        for (long written = 0; written < bytes; written += block.Length)
-        {
-            await file.WriteAsync(block.AsMemory(0, (int)Math.Min(block.Length, bytes - written)));
         }
     }
 }

@@ -1,8 +1,8 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Text;
 using Csi.V1;
 using CsiDriver.Cli;
+using CsiDriver.Testing;
 using Grpc.Core;
 using Grpc.Net.Client;
 
@@ -15,12 +15,13 @@ namespace CsiDriver.Footprint;
 public sealed class DriverUnderTest : IAsyncDisposable
 {
     private readonly Process _process;
-    private readonly StringBuilder _output = new();
+    private readonly ProcessOutput _output;
     private GrpcChannel? _channel;
 
-    private DriverUnderTest(Process process, string socketPath)
+    private DriverUnderTest(Process process, ProcessOutput output, string socketPath)
     {
         _process = process;
+        _output = output;
         SocketPath = socketPath;
     }
 
@@ -49,13 +50,8 @@ public sealed class DriverUnderTest : IAsyncDisposable
             info.Environment[key] = value;
         }
         var process = new Process { StartInfo = info };
-        var driver = new DriverUnderTest(process, socketPath);
-        process.OutputDataReceived += (_, e) => driver.Append(e.Data);
-        process.ErrorDataReceived += (_, e) => driver.Append(e.Data);
         var clock = Stopwatch.StartNew();
-        process.Start();
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
+        var driver = new DriverUnderTest(process, ProcessOutput.Start(process), socketPath);
         try
         {
             await driver.WaitForProbeAsync(clock, timeout).ConfigureAwait(false);
@@ -113,16 +109,7 @@ public sealed class DriverUnderTest : IAsyncDisposable
     /// <summary>Copies /proc/PID/smaps to <paramref name="path"/> (FOOTPRINT_SMAPS_DIR), to attribute RSS to mappings.</summary>
     public void SaveSmaps(string path) => File.Copy($"/proc/{_process.Id}/smaps", path, overwrite: true);
 
-    public string Output
-    {
-        get
-        {
-            lock (_output)
-            {
-                return _output.ToString();
-            }
-        }
-    }
+    public string Output => _output.ToString();
 
     private long ReadStatusKiB(string field)
     {
@@ -136,25 +123,13 @@ public sealed class DriverUnderTest : IAsyncDisposable
         throw new InvalidOperationException($"/proc/{_process.Id}/status has no {field}");
     }
 
-    private void Append(string? line)
-    {
-        if (line is null)
-        {
-            return;
-        }
-        lock (_output)
-        {
-            _output.AppendLine(line);
-        }
-    }
-
     /// <summary>SIGTERM and a graceful exit (the socket file is removed), SIGKILL if it hangs.</summary>
     public async ValueTask DisposeAsync()
     {
         _channel?.Dispose();
         if (!_process.HasExited)
         {
-            _ = Kill(_process.Id, 15);
+            ProcessOutput.Terminate(_process);
             using var graceful = new CancellationTokenSource(TimeSpan.FromSeconds(20));
             try
             {
@@ -168,7 +143,4 @@ public sealed class DriverUnderTest : IAsyncDisposable
         }
         _process.Dispose();
     }
-
-    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill", SetLastError = true)]
-    private static extern int Kill(int pid, int signal);
 }

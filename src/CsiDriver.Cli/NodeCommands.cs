@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Csi.V1;
+using Google.Protobuf.Collections;
 
 namespace CsiDriver.Cli;
 
@@ -23,6 +24,13 @@ public static class NodeCommands
         VolumeCapability Capability(ParseResult r) => CommonOptions.Capability(
             r.GetValue(block), r.GetValue(fsType)!, r.GetValue(mountFlags) ?? [], r.GetValue(accessMode)!);
 
+        // Stage and publish carry the same two maps, given as repeated KEY=VALUE options.
+        void AddContexts(ParseResult r, MapField<string, string> publish, MapField<string, string> volume)
+        {
+            publish.Add(CommonOptions.Pairs(r.GetValue(publishContext), "--publish-context"));
+            volume.Add(CommonOptions.Pairs(r.GetValue(volumeContext), "--context"));
+        }
+
         var stage = new Command("stage", "NodeStageVolume (format if blank + mount).") { volumeId, stagingPath, publishContext, volumeContext, block, fsType, mountFlags, accessMode }
             .WithCall(async (r, ch, o) =>
             {
@@ -32,8 +40,7 @@ public static class NodeCommands
                     StagingTargetPath = r.GetValue(stagingPath) ?? string.Empty,
                     VolumeCapability = Capability(r),
                 };
-                request.PublishContext.Add(CommonOptions.Pairs(r.GetValue(publishContext), "--publish-context"));
-                request.VolumeContext.Add(CommonOptions.Pairs(r.GetValue(volumeContext), "--context"));
+                AddContexts(r, request.PublishContext, request.VolumeContext);
                 return await new Node.NodeClient(ch).NodeStageVolumeAsync(request, o);
             });
 
@@ -52,8 +59,7 @@ public static class NodeCommands
                     Readonly = r.GetValue(readOnly),
                     VolumeCapability = Capability(r),
                 };
-                request.PublishContext.Add(CommonOptions.Pairs(r.GetValue(publishContext), "--publish-context"));
-                request.VolumeContext.Add(CommonOptions.Pairs(r.GetValue(volumeContext), "--context"));
+                AddContexts(r, request.PublishContext, request.VolumeContext);
                 return await new Node.NodeClient(ch).NodePublishVolumeAsync(request, o);
             });
 

@@ -44,6 +44,15 @@ public sealed class AwsBackendOptions
     public bool PaceCalls { get; set; } = true;
 
     /// <summary>
+    /// How long CreateVolumeGroupSnapshot waits for EC2 to complete the members it cut (or found cut), within the
+    /// call's deadline, before it answers DEADLINE_EXCEEDED ("still pending, call again with the same name"); the
+    /// call again finds the same group and answers it ready once EC2 has completed it. Zero answers at once with
+    /// ready_to_use=false instead: CSI's asynchronous form, which only a csi-snapshotter that re-checks a pending group
+    /// acts on (v8.7.0 and later; v8.2–v8.6 never ask again: kubernetes-csi/external-snapshotter#1457).
+    /// </summary>
+    public TimeSpan GroupSnapshotWait { get; set; } = TimeSpan.FromSeconds(45);
+
+    /// <summary>
     /// Credentials to use instead of the SDK's default chain. No flag sets this: it exists so tests can
     /// talk to an EC2 simulator without touching the process environment. Production leaves it null.
     /// </summary>
@@ -69,6 +78,10 @@ public sealed class AwsBackendOptions
         foreach (var (region, url) in RegionEndpoints.Where(e => !Uri.TryCreate(e.Value, UriKind.Absolute, out _)))
         {
             errors.Add($"--aws-ec2-region-endpoints: the endpoint of {region} must be an absolute URL, got '{url}'");
+        }
+        if (GroupSnapshotWait < TimeSpan.Zero)
+        {
+            errors.Add($"--aws-group-snapshot-wait must not be negative, got {GroupSnapshotWait.TotalSeconds:0.###}");
         }
         if (RetryMode is not ("standard" or "adaptive"))
         {

@@ -82,8 +82,7 @@ internal sealed class LocalStateRecovery(
             await ReconcileAttachmentAsync(record, loopsByVolume.GetValueOrDefault(record.VolumeId) ?? []).ConfigureAwait(false);
         }
         RemoveStaleLinks();
-        logger.LogInformation("Local state recovered from {StateDir}: {Volumes} volumes, {Snapshots} snapshots, {Attached} attached",
-            paths.StateDir, volumes.Count, snapshots.Count, volumes.Values.Count(v => v.Attachment is not null));
+        LocalBackendLog.StateRecovered(logger, paths.StateDir, volumes.Count, snapshots.Count, volumes.Values.Count(v => v.Attachment is not null));
     }
 
     /// <summary>
@@ -96,8 +95,7 @@ internal sealed class LocalStateRecovery(
         // A group whose record cannot be read keeps its members: their data is kept for a human, like the record.
         foreach (var member in snapshots.Values.Where(s => s.GroupSnapshotId is { } g && !groups.ContainsKey(g) && !unreadableGroups.Contains(g)).ToList())
         {
-            logger.LogWarning("Removing snapshot {SnapshotId}: a member of group snapshot {GroupSnapshotId}, which was never committed or was deleted",
-                member.SnapshotId, member.GroupSnapshotId);
+            LocalBackendLog.RemovingUncommittedGroupMember(logger, member.SnapshotId, member.GroupSnapshotId);
             File.Delete(paths.SnapshotRecord(member.SnapshotId));
             snapshots.Remove(member.SnapshotId);
         }
@@ -108,7 +106,7 @@ internal sealed class LocalStateRecovery(
     {
         foreach (var path in Directory.EnumerateFileSystemEntries(directory).Where(p => Path.GetFileName(p).Contains(LocalStatePaths.TempMarker, StringComparison.Ordinal)))
         {
-            logger.LogWarning("Removing {Path}, left half-written by an interrupted operation", path);
+            LocalBackendLog.RemovingHalfWritten(logger, path);
             File.Delete(path);
         }
     }
@@ -133,10 +131,10 @@ internal sealed class LocalStateRecovery(
             }
             catch (Exception ex) when (ex is IOException or System.Text.Json.JsonException)
             {
-                logger.LogError(ex, "Cannot read {Path}", path);
+                LocalBackendLog.CannotRead(logger, ex, path);
             }
             // Atomic writes make this unexpected; keep its data for a human rather than deleting it.
-            logger.LogError("Record {Path} is unreadable: its data is kept but not served", path);
+            LocalBackendLog.RecordUnreadable(logger, path);
             unreadable.Add(id);
         }
         return unreadable;
@@ -157,11 +155,11 @@ internal sealed class LocalStateRecovery(
             {
                 foreach (var loop in attached)
                 {
-                    logger.LogWarning("Detaching {LoopDevice}: it is backed by {Path}, which belongs to no volume", loop.Device, path);
+                    LocalBackendLog.DetachingOrphanLoop(logger, loop.Device, path);
                     await loops.DetachAsync(loop.Device, loop.BackingFile, CancellationToken.None).ConfigureAwait(false);
                 }
             }
-            logger.LogWarning("Removing {Path}: no record, left by an interrupted create or delete", path);
+            LocalBackendLog.RemovingUnrecorded(logger, path);
             File.Delete(path);
         }
     }
@@ -171,14 +169,14 @@ internal sealed class LocalStateRecovery(
         var image = paths.VolumeImage(record.VolumeId);
         if (!File.Exists(image))
         {
-            logger.LogError("Volume {VolumeId} has lost its backing file {Path}", record.VolumeId, image);
+            LocalBackendLog.BackingFileLost(logger, record.VolumeId, image);
             return;
         }
         var length = new FileInfo(image).Length;
         if (length > record.CapacityBytes)
         {
             // An expand grew the file and stopped before its record: finish it.
-            logger.LogWarning("Volume {VolumeId}: file holds {Length} bytes, record {Recorded}; adopting the file's size", record.VolumeId, length, record.CapacityBytes);
+            LocalBackendLog.AdoptingFileSize(logger, record.VolumeId, length, record.CapacityBytes);
             var grown = record with { CapacityBytes = length };
             AtomicFile.WriteJson(paths.VolumeRecord(record.VolumeId), grown, LocalJsonContext.Default.LocalVolumeRecord);
             volumes[record.VolumeId] = grown;
@@ -199,7 +197,7 @@ internal sealed class LocalStateRecovery(
                 // Recorded as attached but the device is gone (a reboot, a manual losetup -d): attach again,
                 // so the CO's view (published) stays true.
                 var device = await loops.AttachAsync(image, attachment.ReadOnly, CancellationToken.None).ConfigureAwait(false);
-                logger.LogWarning("Volume {VolumeId}: loop device {Old} vanished, re-attached as {New}", record.VolumeId, attachment.LoopDevice, device);
+                LocalBackendLog.LoopReattached(logger, record.VolumeId, attachment.LoopDevice, device);
                 keep = new LoopDevice(device, image);
             }
             if (keep is not null && keep.Device != attachment.LoopDevice)
@@ -214,7 +212,7 @@ internal sealed class LocalStateRecovery(
                 // An expand that grew the file but died before `losetup --set-capacity`: finish it.
                 if (File.Exists(image) && LoopDevices.SizeBytes(keep.Device) is var kernelSize and >= 0 && kernelSize < new FileInfo(image).Length)
                 {
-                    logger.LogWarning("Volume {VolumeId}: {LoopDevice} still shows {KernelBytes} bytes; refreshing its capacity", record.VolumeId, keep.Device, kernelSize);
+                    LocalBackendLog.RefreshingLoopCapacity(logger, record.VolumeId, keep.Device, kernelSize);
                     await loops.RefreshCapacityAsync(keep.Device, CancellationToken.None).ConfigureAwait(false);
                 }
             }
@@ -224,7 +222,7 @@ internal sealed class LocalStateRecovery(
         // CO never saw it succeed, so detaching is safe and it will retry.
         foreach (var loop in attached.Where(l => l != keep))
         {
-            logger.LogWarning("Detaching {LoopDevice} of volume {VolumeId}: not recorded as its attachment", loop.Device, record.VolumeId);
+            LocalBackendLog.DetachingUnrecordedLoop(logger, loop.Device, record.VolumeId);
             await loops.DetachAsync(loop.Device, loop.BackingFile, CancellationToken.None).ConfigureAwait(false);
         }
     }
@@ -239,7 +237,7 @@ internal sealed class LocalStateRecovery(
             {
                 continue;
             }
-            logger.LogWarning("Removing stale device link {Link}", link);
+            LocalBackendLog.RemovingStaleLink(logger, link);
             File.Delete(link);
         }
     }

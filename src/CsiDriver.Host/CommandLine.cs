@@ -119,6 +119,13 @@ public sealed class CommandLine
         Description = "AWS: pace EC2 calls to EC2's default request-rate buckets so bursts are not throttled; false for raised account limits.",
         DefaultValueFactory = _ => true,
     };
+    private readonly Option<double> _groupSnapshotWait = new("--aws-group-snapshot-wait")
+    {
+        Description = "AWS: seconds CreateVolumeGroupSnapshot waits (within the call's deadline) for EC2 to complete the group's snapshots "
+            + "before answering DEADLINE_EXCEEDED so the snapshotter calls again (the same group, ready once complete); "
+            + "0 answers ready_to_use=false at once, for a csi-snapshotter that re-checks pending groups (v8.7.0+).",
+        DefaultValueFactory = _ => new AwsBackendOptions().GroupSnapshotWait.TotalSeconds,
+    };
     private readonly Option<string?> _instanceId = new("--instance-id") { Description = "AWS: this node's instance id, skipping metadata lookup." };
     private readonly Option<string?> _availabilityZone = new("--availability-zone") { Description = "AWS: this node's availability zone." };
     private readonly Option<string?> _availabilityZoneId = new("--availability-zone-id") { Description = "AWS: this node's availability zone id." };
@@ -131,7 +138,7 @@ public sealed class CommandLine
         {
             _endpoint, _mode, _driverName, _nodeId, _backend, _stateDir, _zone, _localCapacity, _localMaxVolumeSize, _logFormat, _logLevel,
             _metricsAddress, _volumeAttachLimit, _csiCapabilities, _kubeletDir, _allowedPathRoots, _nodeStateDir, _region, _ec2Endpoint, _regionEndpoints, _extraTags, _metadataSources,
-            _instanceId, _availabilityZone, _availabilityZoneId, _instanceType, _outpostArn, _retryMode, _paceCalls,
+            _instanceId, _availabilityZone, _availabilityZoneId, _instanceType, _outpostArn, _retryMode, _paceCalls, _groupSnapshotWait,
         };
         root.SetAction(async (result, cancellationToken) =>
         {
@@ -191,9 +198,16 @@ public sealed class CommandLine
             OutpostArn = result.GetValue(_outpostArn),
             RetryMode = result.GetValue(_retryMode)!,
             PaceCalls = result.GetValue(_paceCalls),
+            GroupSnapshotWait = Seconds(result.GetValue(_groupSnapshotWait), "--aws-group-snapshot-wait"),
         };
         return new DriverConfiguration(driver, local, aws);
     }
+
+    /// <summary>A number of seconds: finite and not negative.</summary>
+    private static TimeSpan Seconds(double value, string flag) =>
+        double.IsFinite(value) && value >= 0 && value <= TimeSpan.MaxValue.TotalSeconds / 2
+            ? TimeSpan.FromSeconds(value)
+            : throw new ArgumentException($"{flag}: '{value}' is not a number of seconds (0 or more)");
 
     /// <summary>Parses key1=value1,key2=value2; a pair without '=' is an error.</summary>
     public static IReadOnlyDictionary<string, string> ParseTags(string? text, string flag = "--extra-tags")

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 using CsiDriver.Testing;
 
@@ -82,21 +81,6 @@ public sealed class CsictlTests
 
     private static JsonElement Json(string text) => JsonDocument.Parse(text).RootElement;
 
-    private static async Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(string endpoint, params string[] arguments)
-    {
-        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "csictl.dll"));
-        info.ArgumentList.Add("--endpoint");
-        info.ArgumentList.Add(endpoint);
-        foreach (var argument in arguments)
-        {
-            info.ArgumentList.Add(argument);
-        }
-        using var process = Process.Start(info)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        await process.WaitForExitAsync(timeout.Token);
-        return (process.ExitCode, await stdout, await stderr);
-    }
+    private static Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(string endpoint, params string[] arguments) =>
+        DotnetTool.RunAsync("csictl.dll", ["--endpoint", endpoint, .. arguments]);
 }

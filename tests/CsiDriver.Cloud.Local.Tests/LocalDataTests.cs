@@ -4,6 +4,7 @@ using CsiDriver.Core;
 using CsiDriver.Core.Errors;
 using CsiDriver.Testing;
 using static CsiDriver.Cloud.Local.Tests.LocalTestSupport;
+using static CsiDriver.Testing.RawBytes;
 
 namespace CsiDriver.Cloud.Local.Tests;
 

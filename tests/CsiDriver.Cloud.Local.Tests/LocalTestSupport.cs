@@ -61,21 +61,4 @@ internal static class LocalTestSupport
 
     public static long KernelSize(string device) =>
         long.Parse(File.ReadAllText($"/sys/block/{Path.GetFileName(device)}/size").Trim(), System.Globalization.CultureInfo.InvariantCulture) * 512;
-
-    public static void WriteAt(string file, long offset, byte[] bytes)
-    {
-        using var stream = new FileStream(file, FileMode.Open, FileAccess.Write);
-        stream.Position = offset;
-        stream.Write(bytes);
-        stream.Flush(flushToDisk: true);
-    }
-
-    public static byte[] ReadAt(string file, long offset, int count)
-    {
-        using var stream = new FileStream(file, FileMode.Open, FileAccess.Read);
-        stream.Position = offset;
-        var buffer = new byte[count];
-        stream.ReadExactly(buffer);
-        return buffer;
-    }
 }

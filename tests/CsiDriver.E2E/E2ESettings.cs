@@ -32,12 +32,8 @@ public sealed record E2ESettings
     public required bool VolumeAttributesClasses { get; init; }
 
     /// <summary>E2E_GROUP_SNAPSHOTS=0: the cluster has no VolumeGroupSnapshot CRDs, or snapshot-controller and
-    /// csi-snapshotter run without group snapshots (v8.2-v8.5: --feature-gates=CSIVolumeGroupSnapshot=true on both).</summary>
+    /// csi-snapshotter run without group snapshots (v8.2-v8.6: --feature-gates=CSIVolumeGroupSnapshot=true on both).</summary>
     public required bool GroupSnapshots { get; init; }
-
-    /// <summary>E2E_PENDING_GROUPS_RECHECKED=1: csi-snapshotter polls a group snapshot the driver answered
-    /// ready_to_use=false (not v8.2: external-snapshotter#1457); the aws group test needs it (EC2 answers pending).</summary>
-    public required bool PendingGroupsRechecked { get; init; }
 
     /// <summary>E2E_HOST_STATE_DIR: the local backend's --state-dir, when the suite runs on the node itself (the kit):
     /// after each test, no backing file, loop device or mount may remain for its volumes.</summary>
@@ -82,7 +78,6 @@ public sealed record E2ESettings
             OnlineExt4Growth = Flag("E2E_ONLINE_EXT4", true),
             VolumeAttributesClasses = Flag("E2E_VAC", true),
             GroupSnapshots = Flag("E2E_GROUP_SNAPSHOTS", true),
-            PendingGroupsRechecked = Flag("E2E_PENDING_GROUPS_RECHECKED", false),
             HostStateDir = Get("E2E_HOST_STATE_DIR"),
             Node = Get("E2E_NODE"),
             VolumeGiB = int.Parse(Get("E2E_VOLUME_GIB") ?? (backend == "aws" ? "10" : "1"), CultureInfo.InvariantCulture),

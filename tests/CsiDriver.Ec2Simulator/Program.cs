@@ -1,8 +1,9 @@
 using System.Globalization;
 using CsiDriver.Testing.Aws;
 
-// ec2-simulator [--port N] [--region R] [--instance ID:ZONE[:TYPE]]... [--url-file PATH]
+// ec2-simulator [--port N] [--region R] [--instance ID:ZONE[:TYPE]]... [--snapshot-delay SECONDS] [--url-file PATH]
 // Serves the EC2 Query API subset of CsiDriver.Testing's simulator on 127.0.0.1 until SIGTERM/SIGINT.
+// --snapshot-delay: how long a snapshot stays pending (default 0.1 s; real EBS takes minutes).
 var options = new Ec2SimulatorOptions();
 var instances = new List<Ec2InstanceSeed>();
 string? urlFile = null;
@@ -26,11 +27,20 @@ for (var i = 0; i < args.Length; i++)
             }
             instances.Add(Ec2InstanceSeed.WithRootVolume(parts[0], parts[1], parts.Length == 3 ? parts[2] : "m5.large"));
             break;
+        case "--snapshot-delay":
+            var seconds = double.Parse(Next(), NumberStyles.Float, CultureInfo.InvariantCulture);
+            if (!double.IsFinite(seconds) || seconds < 0)
+            {
+                Console.Error.WriteLine("--snapshot-delay takes a number of seconds, 0 or more");
+                return 2;
+            }
+            options.SnapshotDelay = TimeSpan.FromSeconds(seconds);
+            break;
         case "--url-file":
             urlFile = Next();
             break;
         default:
-            Console.Error.WriteLine($"unknown argument {args[i]}; usage: ec2-simulator [--port N] [--region R] [--instance ID:ZONE[:TYPE]]... [--url-file PATH]");
+            Console.Error.WriteLine($"unknown argument {args[i]}; usage: ec2-simulator [--port N] [--region R] [--instance ID:ZONE[:TYPE]]... [--snapshot-delay SECONDS] [--url-file PATH]");
             return 2;
     }
 }

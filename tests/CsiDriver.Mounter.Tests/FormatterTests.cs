@@ -48,7 +48,7 @@ public sealed class FormatterTests
     {
         using var dir = new TestDirectory("refuse");
         var loop = LoopDevice.Create(dir, 64 * LoopDevice.MiB);
-        NodeOs.WriteMbrPartitionTable(loop.Device);
+        RawBytes.WriteMbrPartitionTable(loop.Device);
 
         var content = await _os.Probe.ProbeAsync(loop.Device, CancellationToken.None);
         var error = await Assert.ThrowsAsync<StorageException>(
@@ -70,7 +70,7 @@ public sealed class FormatterTests
         var loop = LoopDevice.Create(dir, size);
         // What a database writing to a raw block volume leaves behind: bytes, no signature.
         var offset = offsetFromEdge >= 0 ? offsetFromEdge : size + offsetFromEdge;
-        NodeOs.WriteAt(loop.Device, offset, [0x13, 0x37, 0xC0, 0xDE]);
+        RawBytes.WriteAt(loop.Device, offset, [0x13, 0x37, 0xC0, 0xDE]);
 
         var content = await _os.Probe.ProbeAsync(loop.Device, CancellationToken.None);
         var error = await Assert.ThrowsAsync<StorageException>(

@@ -36,7 +36,7 @@ public sealed class NodeOsTests
         Assert.True((await _os.Probe.ProbeAsync(loop.Device, CancellationToken.None)).IsBlank);
 
         // First and last MiB stay zero: only the samples across the device can see this.
-        NodeOs.WriteAt(loop.Device, 100 * LoopDevice.MiB, Enumerable.Repeat((byte)0x5a, 1 << 20).ToArray());
+        RawBytes.WriteAt(loop.Device, 100 * LoopDevice.MiB, Enumerable.Repeat((byte)0x5a, 1 << 20).ToArray());
 
         var content = await _os.Probe.ProbeAsync(loop.Device, CancellationToken.None);
         Assert.Equal(Filesystems.DeviceContentKind.UnidentifiedData, content.Kind);

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Text;
 using Csi.V1;
 using CsiDriver.Cli;
 using Grpc.Net.Client;
@@ -13,12 +12,13 @@ namespace CsiDriver.Testing;
 public sealed class DriverProcess : IAsyncDisposable
 {
     private readonly Process _process;
-    private readonly StringBuilder _output = new();
+    private readonly ProcessOutput _output;
     private readonly GrpcChannel _channel;
 
-    private DriverProcess(Process process, string endpoint)
+    private DriverProcess(Process process, ProcessOutput output, string endpoint)
     {
         _process = process;
+        _output = output;
         Endpoint = endpoint;
         _channel = UnixSocketChannel.Create(endpoint);
         Identity = new Identity.IdentityClient(_channel);
@@ -39,16 +39,7 @@ public sealed class DriverProcess : IAsyncDisposable
     public bool HasExited => _process.HasExited;
 
     /// <summary>Everything the process wrote to stdout and stderr so far.</summary>
-    public string Output
-    {
-        get
-        {
-            lock (_output)
-            {
-                return _output.ToString();
-            }
-        }
-    }
+    public string Output => _output.ToString();
 
     /// <summary>Starts csi-driver with the given arguments and waits until its socket accepts connections.</summary>
     public static Task<DriverProcess> StartAsync(string socketPath, params string[] arguments) =>
@@ -78,12 +69,7 @@ public sealed class DriverProcess : IAsyncDisposable
             info.ArgumentList.Add(argument);
         }
         var process = new Process { StartInfo = info };
-        var driver = new DriverProcess(process, "unix://" + socketPath);
-        process.OutputDataReceived += (_, e) => driver.Append(e.Data);
-        process.ErrorDataReceived += (_, e) => driver.Append(e.Data);
-        process.Start();
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
+        var driver = new DriverProcess(process, ProcessOutput.Start(process), "unix://" + socketPath);
 
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
         while (!process.HasExited && DateTime.UtcNow < deadline)
@@ -112,30 +98,10 @@ public sealed class DriverProcess : IAsyncDisposable
     /// <summary>SIGTERM, then waits for a graceful exit; returns the exit code.</summary>
     public async Task<int> TerminateAsync(TimeSpan timeout)
     {
-        if (!_process.HasExited)
-        {
-            _ = NativeKill(_process.Id, SigTerm);
-        }
+        ProcessOutput.Terminate(_process);
         using var cts = new CancellationTokenSource(timeout);
         await _process.WaitForExitAsync(cts.Token).ConfigureAwait(false);
         return _process.ExitCode;
-    }
-
-    private const int SigTerm = 15;
-
-    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill", SetLastError = true)]
-    private static extern int NativeKill(int pid, int signal);
-
-    private void Append(string? line)
-    {
-        if (line is null)
-        {
-            return;
-        }
-        lock (_output)
-        {
-            _output.AppendLine(line);
-        }
     }
 
     public async ValueTask DisposeAsync()

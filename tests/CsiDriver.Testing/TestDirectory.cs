@@ -9,7 +9,10 @@ namespace CsiDriver.Testing;
 /// </summary>
 public sealed class TestDirectory : IDisposable
 {
-    private static readonly string BaseDir = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "csidriver-tests");
+    // Root's tests and another user's unit tests (Category=Unit runs as any user) each get their own base directory:
+    // one made by root is not writable by the other.
+    private static readonly string BaseDir = System.IO.Path.Combine(
+        System.IO.Path.GetTempPath(), Environment.UserName is "root" ? "csidriver-tests" : "csidriver-tests-" + Environment.UserName);
 
     public TestDirectory(string? name = null)
     {

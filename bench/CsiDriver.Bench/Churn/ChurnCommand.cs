@@ -16,17 +16,12 @@ public static class ChurnCommand
 
     public static async Task<int> RunAsync(string[] args)
     {
-        var volumes = new List<int> { 1000 };
+        var common = new RunOptions([1000], TimeSpan.FromSeconds(900));
         var instances = 40;
         var expandPercent = 10;
         var snapshotPercent = 10;
-        var driver = Path.Combine(AppContext.BaseDirectory, "csi-driver.dll");
-        var label = "this build";
-        string? baseline = null;
-        var baselineLabel = "baseline";
+        var builds = new DriverBuilds();
         var runs = 1;
-        var runTimeout = TimeSpan.FromSeconds(900);
-        var rpcDeadline = TimeSpan.FromSeconds(60);
         for (var i = 0; i < args.Length; i++)
         {
             string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
@@ -34,12 +29,9 @@ public static class ChurnCommand
             switch (args[i])
             {
                 case "--smoke":
-                    volumes = [40];
+                    common.Volumes = [40];
                     instances = 4;
-                    runTimeout = TimeSpan.FromSeconds(120);
-                    break;
-                case "--volumes":
-                    volumes = BenchArguments.Counts(Value());
+                    common.RunTimeout = TimeSpan.FromSeconds(120);
                     break;
                 case "--instances":
                     instances = Int();
@@ -50,41 +42,27 @@ public static class ChurnCommand
                 case "--snapshot-percent":
                     snapshotPercent = Int();
                     break;
-                case "--driver":
-                    driver = Path.GetFullPath(Value());
-                    break;
-                case "--label":
-                    label = Value();
-                    break;
-                case "--baseline":
-                    baseline = Path.GetFullPath(Value());
-                    break;
-                case "--baseline-label":
-                    baselineLabel = Value();
-                    break;
                 case "--runs":
                     runs = Int();
-                    break;
-                case "--timeout":
-                    runTimeout = BenchArguments.Seconds(Value());
-                    break;
-                case "--rpc-deadline":
-                    rpcDeadline = BenchArguments.Seconds(Value());
                     break;
                 case "-h" or "--help":
                     Console.WriteLine(Usage);
                     return 0;
+                case var option when common.TryTake(option, Value):
+                    break;
+                case var option when builds.TryTake(option, Value):
+                    break;
                 default:
                     Console.Error.WriteLine($"unknown argument {args[i]} (try churn --help)");
                     return 2;
             }
         }
         var errors = new List<string>();
-        if (volumes.Count == 0 || volumes.Any(v => v <= 0) || instances <= 0 || runs <= 0)
+        if (common.Volumes.Count == 0 || common.Volumes.Any(v => v <= 0) || instances <= 0 || runs <= 0)
         {
             errors.Add("--volumes, --instances and --runs must be positive");
         }
-        else if (volumes.Any(v => (v + instances - 1) / instances > 26))
+        else if (common.Volumes.Any(v => (v + instances - 1) / instances > 26))
         {
             errors.Add("more than 26 volumes per instance (27 attachment slots less the root volume): raise --instances");
         }
@@ -92,34 +70,25 @@ public static class ChurnCommand
         {
             errors.Add("--expand-percent and --snapshot-percent must be 0..100");
         }
-        foreach (var dll in new[] { driver, baseline }.OfType<string>().Where(d => !File.Exists(d)))
-        {
-            errors.Add($"no csi-driver build at {dll}");
-        }
+        errors.AddRange(builds.Errors());
         if (errors.Count > 0)
         {
             errors.ForEach(Console.Error.WriteLine);
             return 2;
         }
 
-        var builds = new List<(string Label, string Dll)>();
-        if (baseline is not null)
-        {
-            builds.Add((baselineLabel, baseline));
-        }
-        builds.Add((label, driver));
-        Console.WriteLine($"CsiDriver churn benchmark: {Environment.ProcessorCount} cores, load average {LoadAverage()}, "
+        Console.WriteLine($"CsiDriver churn benchmark: {Environment.ProcessorCount} cores, load average {BenchArguments.LoadAverage()}, "
             + $"{instances} instances, {expandPercent} % expanded, {snapshotPercent} % snapshotted, {runs} run(s) per build");
         var results = new List<ChurnResult>();
-        foreach (var n in volumes)
+        foreach (var n in common.Volumes)
         {
             for (var run = 1; run <= runs; run++)
             {
-                foreach (var (buildLabel, dll) in builds)
+                foreach (var (buildLabel, dll) in builds.InOrder())
                 {
-                    var settings = new ChurnSettings(buildLabel, dll, n, instances, expandPercent, snapshotPercent, runTimeout, rpcDeadline);
+                    var settings = new ChurnSettings(buildLabel, dll, n, instances, expandPercent, snapshotPercent, common.RunTimeout, common.RpcDeadline);
                     Console.WriteLine();
-                    Console.WriteLine($"== {buildLabel}, N = {n}, run {run}/{runs} (load average {LoadAverage()}) ...");
+                    Console.WriteLine($"== {buildLabel}, N = {n}, run {run}/{runs} (load average {BenchArguments.LoadAverage()}) ...");
                     var result = await ChurnBenchmark.RunAsync(settings, CancellationToken.None);
                     ChurnReport.Print(result, Console.Out);
                     results.Add(result);
@@ -128,19 +97,7 @@ public static class ChurnCommand
         }
         Console.WriteLine();
         ChurnReport.PrintSummary(results, Console.Out);
-        Console.WriteLine($"load average at the end: {LoadAverage()}");
+        Console.WriteLine($"load average at the end: {BenchArguments.LoadAverage()}");
         return results.All(r => r.Failed == 0) ? 0 : 1;
-    }
-
-    private static string LoadAverage()
-    {
-        try
-        {
-            return string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3));
-        }
-        catch (IOException)
-        {
-            return "unknown";
-        }
     }
 }

@@ -21,6 +21,11 @@ namespace CsiDriver.Cloud.Aws.Snapshots;
 /// be snapshotted at one point in time by EC2, and that is said plainly (FAILED_PRECONDITION) — never replaced by
 /// per-volume snapshots that would not be consistent. Members are ordinary EBS snapshots tagged with the group's
 /// name (idempotency) and id (lookup); their status is read through the shared snapshot poller.
+/// EC2 answers CreateSnapshots with pending snapshots, and csi-snapshotter v8.2–v8.6 never asks again about a group
+/// answered ready_to_use=false (kubernetes-csi/external-snapshotter#1457). So a create waits for the members to
+/// complete (<see cref="AwsBackendOptions.GroupSnapshotWait"/>, within the call's deadline) and, if they are still
+/// pending, answers DEADLINE_EXCEEDED, which every csi-snapshotter retries with the same name: the retry finds the
+/// group by its name tag (no second cut) and answers it ready once EC2 has completed it.
 /// </summary>
 public sealed partial class GroupSnapshotManager(
     Ec2Caller ec2,
@@ -28,7 +33,8 @@ public sealed partial class GroupSnapshotManager(
     SnapshotManager snapshots,
     AwsBackendOptions options,
     DriverOptions driverOptions,
-    ILogger<GroupSnapshotManager> logger) : IGroupSnapshotProvider
+    ILogger<GroupSnapshotManager> logger,
+    TimeProvider? time = null) : IGroupSnapshotProvider
 {
     public const string GroupIdPrefix = "vgs-";
     public const string GroupSnapshotNameKey = "csi.storage.k8s.io/volumegroupsnapshot/name";
@@ -39,11 +45,22 @@ public sealed partial class GroupSnapshotManager(
     /// moment, and CreateSnapshots has no client token, so a retry in that window must not cut a second group.</summary>
     private readonly ConcurrentDictionary<string, IReadOnlyList<string>> _recent = new(StringComparer.Ordinal);
 
+    private readonly TimeProvider _time = time ?? TimeProvider.System;
+
     /// <summary>Deterministic from the CSI name.</summary>
     public static string GroupIdFor(string name) =>
         GroupIdPrefix + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(name)))[..17];
 
     public async Task<GroupSnapshotInfo> CreateGroupSnapshotAsync(string name, IReadOnlyList<string> sourceVolumeIds,
+        IReadOnlyDictionary<string, string> parameters, DateTimeOffset? deadline, CancellationToken cancellationToken)
+    {
+        var group = await FindOrCutAsync(name, sourceVolumeIds, parameters, cancellationToken).ConfigureAwait(false);
+        return await AwaitCompletionAsync(name, group, deadline, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The group of this name if it was cut before (same set of volumes, else ALREADY_EXISTS), else one new
+    /// EC2 CreateSnapshots: the point in time is fixed by the first call that gets here.</summary>
+    private async Task<GroupSnapshotInfo> FindOrCutAsync(string name, IReadOnlyList<string> sourceVolumeIds,
         IReadOnlyDictionary<string, string> parameters, CancellationToken cancellationToken)
     {
         var (tagSpecifications, templateValues, fsrZones) = SnapshotManager.ParseParameters(parameters);
@@ -126,6 +143,85 @@ public sealed partial class GroupSnapshotManager(
         _recent[name] = members.Select(m => m.SnapshotId).ToList();
         LogCreated(logger, groupId, name, members.Count, instanceId);
         return new GroupSnapshotInfo(groupId, members, members.Min(m => m.CreatedAt));
+    }
+
+    /// <summary>
+    /// The group once every member has completed, waiting through the shared snapshot poller for the window the
+    /// options and the call's deadline allow. Still pending at its end → DEADLINE_EXCEEDED saying so (the snapshotter
+    /// calls again). A member that failed in EC2 → INTERNAL naming it. With no window configured the group is answered
+    /// as it is (ready_to_use=false while pending).
+    /// </summary>
+    private async Task<GroupSnapshotInfo> AwaitCompletionAsync(string name, GroupSnapshotInfo group, DateTimeOffset? deadline, CancellationToken cancellationToken)
+    {
+        if (group.ReadyToUse || options.GroupSnapshotWait <= TimeSpan.Zero)
+        {
+            return group;
+        }
+        var latest = new ConcurrentDictionary<string, Snapshot>(StringComparer.Ordinal);
+        var window = WaitWindow(deadline);
+        if (window > TimeSpan.Zero)
+        {
+            using var timer = new CancellationTokenSource(window, _time);
+            using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timer.Token);
+            try
+            {
+                var members = await Task.WhenAll(group.Members.Select(m => m.ReadyToUse
+                    ? Task.FromResult(m)
+                    : AwaitMemberAsync(m, group.GroupSnapshotId, latest, linked.Token))).ConfigureAwait(false);
+                return group with { Members = members };
+            }
+            catch (OperationCanceledException) when (timer.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+            {
+                // The window is over: say so below, while the caller still listens.
+            }
+        }
+        var current = group.Members.Select(m => latest.TryGetValue(m.SnapshotId, out var seen) ? SnapshotManager.ToInfo(seen) : m).ToList();
+        if (current.All(m => m.ReadyToUse))
+        {
+            // The last one completed as the window closed.
+            return group with { Members = current };
+        }
+        var pending = current
+            .Where(m => !m.ReadyToUse)
+            .Select(m => latest.TryGetValue(m.SnapshotId, out var seen) && !string.IsNullOrEmpty(seen.Progress) ? $"{m.SnapshotId} {seen.Progress}" : m.SnapshotId)
+            .ToList();
+        LogStillPending(logger, group.GroupSnapshotId, name, pending.Count, group.Members.Count, window.TotalSeconds);
+        throw StorageException.DeadlineExceeded(
+            $"group snapshot {group.GroupSnapshotId} ({name}) was cut at {group.CreatedAt:O}, one point in time for all {group.Members.Count} volumes, " +
+            $"but EC2 has not completed {pending.Count} of its snapshots yet ({string.Join(", ", pending)}) after {Math.Max(0, window.TotalSeconds):0.#}s: " +
+            "call CreateVolumeGroupSnapshot again with the same name to learn when it is ready (no new snapshot is taken)");
+    }
+
+    /// <summary>How long this call may wait: the configured window, less than what is left of the caller's deadline
+    /// (a tenth of it, at least a second, is kept for the answer to reach the caller).</summary>
+    private TimeSpan WaitWindow(DateTimeOffset? deadline)
+    {
+        var window = options.GroupSnapshotWait;
+        if (deadline is { } end)
+        {
+            var left = end - _time.GetUtcNow();
+            var margin = TimeSpan.FromTicks(Math.Max(TimeSpan.TicksPerSecond, left.Ticks / 10));
+            window = left - margin < window ? left - margin : window;
+        }
+        return window;
+    }
+
+    /// <summary>One member until EC2 says completed (or error: INTERNAL), through the shared poller; what each look
+    /// saw goes into <paramref name="latest"/> for the answer if the window ends first.</summary>
+    private async Task<SnapshotInfo> AwaitMemberAsync(SnapshotInfo member, string groupId, ConcurrentDictionary<string, Snapshot> latest, CancellationToken cancellationToken)
+    {
+        var recent = _recent.Values.Any(ids => ids.Contains(member.SnapshotId));
+        var snapshot = await pollers.Snapshots.WaitAsync(member.SnapshotId, s =>
+        {
+            if (s is null)
+            {
+                throw StorageException.Internal($"snapshot {member.SnapshotId} of volume {member.SourceVolumeId} in group {groupId} no longer exists in EC2");
+            }
+            latest[s.SnapshotId] = s;
+            return s.State != SnapshotState.Pending;
+        }, new WaitSpec($"snapshot {member.SnapshotId} of group {groupId} to complete", RecentlyCreated: recent), cancellationToken).ConfigureAwait(false);
+        // Completed, or error (ToInfo says which snapshot failed and why).
+        return SnapshotManager.ToInfo(snapshot!);
     }
 
     public async Task DeleteGroupSnapshotAsync(string groupSnapshotId, IReadOnlyList<string> snapshotIds, CancellationToken cancellationToken)
@@ -280,4 +376,7 @@ public sealed partial class GroupSnapshotManager(
 
     [LoggerMessage(EventId = 2102, Level = LogLevel.Information, Message = "Deleted group snapshot {GroupSnapshotId} ({Count} members)")]
     private static partial void LogDeleted(ILogger logger, string groupSnapshotId, int count);
+
+    [LoggerMessage(EventId = 2103, Level = LogLevel.Information, Message = "Group snapshot {GroupSnapshotId} ({Name}): {Pending} of {Count} snapshots still pending in EC2 after {Seconds:0.#}s; answered DEADLINE_EXCEEDED so the caller asks again")]
+    private static partial void LogStillPending(ILogger logger, string groupSnapshotId, string name, int pending, int count, double seconds);
 }

@@ -15,6 +15,7 @@ public sealed class StorageException : Exception
     public static StorageException FailedPrecondition(string message) => new(FailureKind.FailedPrecondition, message);
     public static StorageException ResourceExhausted(string message) => new(FailureKind.ResourceExhausted, message);
     public static StorageException Aborted(string message) => new(FailureKind.Aborted, message);
+    public static StorageException DeadlineExceeded(string message) => new(FailureKind.DeadlineExceeded, message);
     public static StorageException Unavailable(string message, Exception? inner = null) => new(FailureKind.Unavailable, message, inner);
     public static StorageException PermissionDenied(string message) => new(FailureKind.PermissionDenied, message);
     public static StorageException Internal(string message, Exception? inner = null) => new(FailureKind.Internal, message, inner);

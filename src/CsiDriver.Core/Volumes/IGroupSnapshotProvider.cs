@@ -11,9 +11,11 @@ public interface IGroupSnapshotProvider
     /// Creates or returns the group with this name. Same name and same set of volumes (any order) → the same group;
     /// same name, other set → AlreadyExists. A volume that does not exist → NotFound. Volumes the backend cannot
     /// snapshot at one point in time (e.g. attached to different instances) → FailedPrecondition saying why.
+    /// <paramref name="deadline"/> is the caller's (null: none): a backend that waits for its members to complete
+    /// answers before it, so the caller hears why it should call again instead of its own timeout.
     /// </summary>
     Task<GroupSnapshotInfo> CreateGroupSnapshotAsync(string name, IReadOnlyList<string> sourceVolumeIds,
-        IReadOnlyDictionary<string, string> parameters, CancellationToken cancellationToken);
+        IReadOnlyDictionary<string, string> parameters, DateTimeOffset? deadline, CancellationToken cancellationToken);
 
     /// <summary>Deletes the group and its member snapshots; an unknown group is success. snapshotIds that are not
     /// this group's members → InvalidArgument (the spec's "snapshot list mismatch").</summary>

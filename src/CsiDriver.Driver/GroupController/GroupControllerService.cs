@@ -48,7 +48,8 @@ public sealed class GroupControllerService(IServiceProvider services, OperationL
         // Every member volume is locked too: a group snapshot racing a delete of one of its volumes gets ABORTED.
         using var held = Acquire($"group snapshot {name}",
             [GroupNameKey(name), .. volumeIds.Select(ControllerService.VolumeKey)]);
-        var group = await provider.CreateGroupSnapshotAsync(name, volumeIds, ControllerMapper.Map(request.Parameters), context.CancellationToken).ConfigureAwait(false);
+        var group = await provider.CreateGroupSnapshotAsync(name, volumeIds, ControllerMapper.Map(request.Parameters),
+            DeadlineOf(context), context.CancellationToken).ConfigureAwait(false);
         return new CreateVolumeGroupSnapshotResponse { GroupSnapshot = ToMessage(group) };
     }
 
@@ -72,6 +73,10 @@ public sealed class GroupControllerService(IServiceProvider services, OperationL
             ?? throw new RpcException(new Status(StatusCode.NotFound, $"group snapshot {groupId} not found"));
         return new GetVolumeGroupSnapshotResponse { GroupSnapshot = ToMessage(group) };
     }
+
+    /// <summary>The client's deadline (gRPC says DateTime.MaxValue for none).</summary>
+    public static DateTimeOffset? DeadlineOf(ServerCallContext context) =>
+        context.Deadline == DateTime.MaxValue ? null : new DateTimeOffset(DateTime.SpecifyKind(context.Deadline, DateTimeKind.Utc));
 
     public static string GroupNameKey(string name) => "group/name/" + name;
 

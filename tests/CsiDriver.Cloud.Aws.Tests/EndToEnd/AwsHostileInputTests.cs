@@ -1,8 +1,9 @@
 using static CsiDriver.Testing.CsiRequests;
 using Csi.V1;
+using CsiDriver.Testing;
 using Grpc.Core;
 using static CsiDriver.Cloud.Aws.Tests.EndToEnd.AwsRequests;
-using Row = CsiDriver.Testing.HostileCase<CsiDriver.Cloud.Aws.Tests.EndToEnd.AwsBadRequestFixture>;
+using Row = CsiDriver.Testing.RefusedCall<CsiDriver.Cloud.Aws.Tests.EndToEnd.AwsBadRequestFixture>;
 
 namespace CsiDriver.Cloud.Aws.Tests.EndToEnd;
 
@@ -34,7 +35,7 @@ public sealed class AwsHostileInputTests(AwsBadRequestFixture fixture) : IClassF
     private static ControllerModifyVolumeRequest ModifyTag(string volumeId, string specification) =>
         new() { VolumeId = volumeId, MutableParameters = { ["tagSpecification_1"] = specification } };
 
-    private static readonly Dictionary<string, Row> Cases = new()
+    private static readonly RefusedCallTable<AwsBadRequestFixture> Cases = new()
     {
         // Numeric StorageClass parameters: plain digits only, no 32-bit wrap.
         ["iops with a trailing NUL"] = Row.Of("numeric", StatusCode.InvalidArgument, "iops", f => f.Controller.CreateVolumeAsync(Gp3("iops", "4000\0"))),
@@ -102,7 +103,7 @@ public sealed class AwsHostileInputTests(AwsBadRequestFixture fixture) : IClassF
         ["ControllerGetVolume with a 10 KB volume_id"] = Row.Of("echo", StatusCode.InvalidArgument, "volume_id", f => f.Controller.ControllerGetVolumeAsync(new ControllerGetVolumeRequest { VolumeId = TenKb })),
     };
 
-    public static TheoryData<string> CaseNames() => [.. Cases.Keys];
+    public static TheoryData<string> CaseNames() => Cases.Names();
 
     [Theory]
     [MemberData(nameof(CaseNames))]
@@ -122,7 +123,7 @@ public sealed class AwsHostileInputTests(AwsBadRequestFixture fixture) : IClassF
     [Fact]
     public void Every_class_has_cases()
     {
-        var perClass = Row.CountByClass(Cases.Values);
+        var perClass = Cases.CountByClass();
         Assert.True(perClass["numeric"] >= 20);
         Assert.True(perClass["capacity"] >= 8);
         Assert.True(perClass["reserved-tag"] >= 14);

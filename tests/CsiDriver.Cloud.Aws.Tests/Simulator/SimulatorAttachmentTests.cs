@@ -1,7 +1,6 @@
 using Amazon.EC2;
 using Amazon.EC2.Model;
 using CsiDriver.Testing.Aws;
-using Microsoft.Extensions.Time.Testing;
 using static CsiDriver.Cloud.Aws.Tests.Simulator.SimulatorClient;
 
 namespace CsiDriver.Cloud.Aws.Tests.Simulator;
@@ -13,15 +12,13 @@ public sealed class SimulatorAttachmentTests
     [Fact]
     public async Task Attach_and_detach_move_through_their_states_and_show_in_DescribeInstances()
     {
-        var clock = new FakeTimeProvider();
-        await using var sim = await StartAsync(o =>
+        await using var aws = await StartOnFakeClockAsync(o =>
         {
-            o.TimeProvider = clock;
             o.VolumeCreateDelay = TimeSpan.FromSeconds(1);
             o.AttachDelay = TimeSpan.FromSeconds(2);
             o.DetachDelay = TimeSpan.FromSeconds(3);
         });
-        using var ec2 = Create(sim);
+        var (clock, sim, ec2) = aws;
         var volume = (await ec2.CreateVolumeAsync(new CreateVolumeRequest { AvailabilityZone = "us-east-1a", Size = 1 })).Volume;
 
         var notYet = await Assert.ThrowsAsync<AmazonEC2Exception>(() => Attach(ec2, volume.VolumeId, InstanceA, "/dev/xvdba"));
@@ -112,16 +109,14 @@ public sealed class SimulatorAttachmentTests
     [Fact]
     public async Task ModifyVolume_goes_modifying_optimizing_completed_and_a_second_one_waits_for_the_cooldown()
     {
-        var clock = new FakeTimeProvider();
-        await using var sim = await StartAsync(o =>
+        await using var aws = await StartOnFakeClockAsync(o =>
         {
-            o.TimeProvider = clock;
             o.VolumeCreateDelay = TimeSpan.Zero;
             o.ModificationModifyingDelay = TimeSpan.FromSeconds(1);
             o.ModificationOptimizingDelay = TimeSpan.FromSeconds(2);
             o.ModificationCooldown = TimeSpan.FromSeconds(60);
         });
-        using var ec2 = Create(sim);
+        var (clock, sim, ec2) = aws;
         var volume = (await ec2.CreateVolumeAsync(new CreateVolumeRequest { AvailabilityZone = "us-east-1a", Size = 10, VolumeType = VolumeType.Gp3 })).Volume;
 
         await ExpectError("InvalidVolumeModification.NotFound",

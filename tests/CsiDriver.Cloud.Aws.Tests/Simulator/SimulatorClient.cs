@@ -1,6 +1,7 @@
 using Amazon.EC2;
 using Amazon.Runtime;
 using CsiDriver.Testing.Aws;
+using Microsoft.Extensions.Time.Testing;
 
 namespace CsiDriver.Cloud.Aws.Tests.Simulator;
 
@@ -30,7 +31,29 @@ internal static class SimulatorClient
         return simulator;
     }
 
+    /// <summary>A simulator as <see cref="StartAsync"/> on a fake clock the test moves, and a client pointed at it.</summary>
+    public static async Task<ClockedSimulator> StartOnFakeClockAsync(Action<Ec2SimulatorOptions> configure)
+    {
+        var clock = new FakeTimeProvider();
+        var simulator = await StartAsync(o =>
+        {
+            o.TimeProvider = clock;
+            configure(o);
+        });
+        return new ClockedSimulator(clock, simulator, Create(simulator));
+    }
+
     public const string InstanceA = "i-0000000a";
 
     public const string InstanceB = "i-0000000b";
+}
+
+/// <summary>A simulator on a fake clock and the SDK client pointed at it; disposing closes both.</summary>
+internal sealed record ClockedSimulator(FakeTimeProvider Clock, Ec2Simulator Simulator, AmazonEC2Client Ec2) : IAsyncDisposable
+{
+    public async ValueTask DisposeAsync()
+    {
+        Ec2.Dispose();
+        await Simulator.DisposeAsync();
+    }
 }

@@ -1,7 +1,6 @@
 using Amazon.EC2;
 using Amazon.EC2.Model;
 using CsiDriver.Testing.Aws;
-using Microsoft.Extensions.Time.Testing;
 using static CsiDriver.Cloud.Aws.Tests.Simulator.SimulatorAttachmentTests;
 using static CsiDriver.Cloud.Aws.Tests.Simulator.SimulatorClient;
 
@@ -14,14 +13,12 @@ public sealed class SimulatorSnapshotTests
     [Fact]
     public async Task A_snapshot_goes_pending_to_completed_and_a_volume_restored_from_it_inherits_its_size()
     {
-        var clock = new FakeTimeProvider();
-        await using var sim = await StartAsync(o =>
+        await using var aws = await StartOnFakeClockAsync(o =>
         {
-            o.TimeProvider = clock;
             o.VolumeCreateDelay = TimeSpan.Zero;
             o.SnapshotDelay = TimeSpan.FromSeconds(10);
         });
-        using var ec2 = Create(sim);
+        var (clock, sim, ec2) = aws;
         var volume = await NewVolume(ec2, "us-east-1a", size: 8);
 
         var snapshot = (await ec2.CreateSnapshotAsync(new CreateSnapshotRequest
@@ -86,14 +83,12 @@ public sealed class SimulatorSnapshotTests
     [Fact]
     public async Task DescribeSnapshots_pages_filters_by_volume_and_owner_and_hides_new_snapshots_for_a_while()
     {
-        var clock = new FakeTimeProvider();
-        await using var sim = await StartAsync(o =>
+        await using var aws = await StartOnFakeClockAsync(o =>
         {
-            o.TimeProvider = clock;
             o.VolumeCreateDelay = TimeSpan.Zero;
             o.VisibilityDelay = TimeSpan.FromSeconds(1);
         });
-        using var ec2 = Create(sim);
+        var (clock, sim, ec2) = aws;
         clock.Advance(TimeSpan.FromSeconds(1));
         var first = await NewVolume(ec2, "us-east-1a");
         var second = await NewVolume(ec2, "us-east-1a");

@@ -3,7 +3,6 @@ using System.Net;
 using Amazon.EC2;
 using Amazon.EC2.Model;
 using CsiDriver.Testing.Aws;
-using Microsoft.Extensions.Time.Testing;
 using static CsiDriver.Cloud.Aws.Tests.Simulator.SimulatorAttachmentTests;
 using static CsiDriver.Cloud.Aws.Tests.Simulator.SimulatorClient;
 
@@ -16,14 +15,12 @@ public sealed class SimulatorThrottlingTests
     [Fact]
     public async Task A_bucket_allows_its_burst_then_its_refill_rate_per_action()
     {
-        var clock = new FakeTimeProvider();
-        await using var sim = await StartAsync(o =>
+        await using var aws = await StartOnFakeClockAsync(o =>
         {
-            o.TimeProvider = clock;
             o.Throttling = Ec2ThrottlingOptions.Ec2Defaults();
             o.Throttling.Overrides["DescribeVolumes"] = new TokenBucketLimit(3, 2);
         });
-        using var ec2 = Create(sim);
+        var (clock, sim, ec2) = aws;
 
         for (var i = 0; i < 3; i++)
         {

@@ -2,7 +2,6 @@ using System.Net;
 using Amazon.EC2;
 using Amazon.EC2.Model;
 using CsiDriver.Testing.Aws;
-using Microsoft.Extensions.Time.Testing;
 using static CsiDriver.Cloud.Aws.Tests.Simulator.SimulatorClient;
 
 namespace CsiDriver.Cloud.Aws.Tests.Simulator;
@@ -14,13 +13,8 @@ public sealed class SimulatorVolumeTests
     [Fact]
     public async Task CreateVolume_answers_every_field_and_moves_from_creating_to_available()
     {
-        var clock = new FakeTimeProvider();
-        await using var sim = await StartAsync(o =>
-        {
-            o.TimeProvider = clock;
-            o.VolumeCreateDelay = TimeSpan.FromSeconds(5);
-        });
-        using var ec2 = Create(sim);
+        await using var aws = await StartOnFakeClockAsync(o => o.VolumeCreateDelay = TimeSpan.FromSeconds(5));
+        var (clock, sim, ec2) = aws;
 
         var created = (await ec2.CreateVolumeAsync(new CreateVolumeRequest
         {
@@ -211,13 +205,8 @@ public sealed class SimulatorVolumeTests
     [Fact]
     public async Task A_new_volume_is_invisible_to_DescribeVolumes_until_the_consistency_delay_passes()
     {
-        var clock = new FakeTimeProvider();
-        await using var sim = await StartAsync(o =>
-        {
-            o.TimeProvider = clock;
-            o.VisibilityDelay = TimeSpan.FromSeconds(2);
-        });
-        using var ec2 = Create(sim);
+        await using var aws = await StartOnFakeClockAsync(o => o.VisibilityDelay = TimeSpan.FromSeconds(2));
+        var (clock, sim, ec2) = aws;
         var volume = (await ec2.CreateVolumeAsync(new CreateVolumeRequest { AvailabilityZone = "us-east-1a", Size = 1 })).Volume;
 
         var error = await Assert.ThrowsAsync<AmazonEC2Exception>(() => ec2.DescribeVolumesAsync(new DescribeVolumesRequest { VolumeIds = [volume.VolumeId] }));
@@ -232,14 +221,12 @@ public sealed class SimulatorVolumeTests
     [Fact]
     public async Task DeleteVolume_goes_through_deleting_then_the_volume_is_not_found()
     {
-        var clock = new FakeTimeProvider();
-        await using var sim = await StartAsync(o =>
+        await using var aws = await StartOnFakeClockAsync(o =>
         {
-            o.TimeProvider = clock;
             o.VolumeCreateDelay = TimeSpan.FromSeconds(1);
             o.VolumeDeleteDelay = TimeSpan.FromSeconds(3);
         });
-        using var ec2 = Create(sim);
+        var (clock, sim, ec2) = aws;
         var volume = (await ec2.CreateVolumeAsync(new CreateVolumeRequest { AvailabilityZone = "us-east-1a", Size = 1 })).Volume;
 
         var creating = await Assert.ThrowsAsync<AmazonEC2Exception>(() => ec2.DeleteVolumeAsync(new DeleteVolumeRequest { VolumeId = volume.VolumeId }));

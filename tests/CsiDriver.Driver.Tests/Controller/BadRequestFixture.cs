@@ -1,5 +1,3 @@
-using static CsiDriver.Testing.CsiRequests;
-using Csi.V1;
 using CsiDriver.Testing;
 using static CsiDriver.Driver.Tests.Controller.Requests;
 
@@ -14,21 +12,22 @@ public sealed class BadRequestFixture : IAsyncLifetime
 
     public RunningDriver Driver { get; private set; } = null!;
 
-    public string PublishedVolumeId { get; private set; } = "";
+    public Csi.V1.Controller.ControllerClient Controller => Driver.Controller;
 
-    public string FreeVolumeId { get; private set; } = "";
+    public RefusalTargets Targets { get; private set; } = null!;
 
-    public string SnapshotId { get; private set; } = "";
+    public string PublishedVolumeId => Targets.PublishedVolumeId;
+
+    public string FreeVolumeId => Targets.FreeVolumeId;
+
+    public string SnapshotId => Targets.SnapshotId;
 
     public async Task InitializeAsync()
     {
         var configuration = RunningDriver.LocalConfiguration(_dir);
         configuration.Local.CapacityBytes = BackendCapacity;
         Driver = await RunningDriver.StartAsync(configuration);
-        PublishedVolumeId = (await Driver.Controller.CreateVolumeAsync(Create("bad-published"))).Volume.VolumeId;
-        FreeVolumeId = (await Driver.Controller.CreateVolumeAsync(Create("bad-free"))).Volume.VolumeId;
-        await Driver.Controller.ControllerPublishVolumeAsync(Publish(PublishedVolumeId));
-        SnapshotId = (await Driver.Controller.CreateSnapshotAsync(new CreateSnapshotRequest { Name = "bad-snap", SourceVolumeId = FreeVolumeId })).Snapshot.SnapshotId;
+        Targets = await RefusalTargets.CreateAsync(Controller, name => Create(name), id => Publish(id));
     }
 
     public async Task DisposeAsync()

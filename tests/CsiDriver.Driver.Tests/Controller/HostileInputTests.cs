@@ -4,7 +4,7 @@ using CsiDriver.Cloud.Local;
 using CsiDriver.Testing;
 using Grpc.Core;
 using static CsiDriver.Driver.Tests.Controller.Requests;
-using Row = CsiDriver.Testing.HostileCase<CsiDriver.Driver.Tests.Controller.HostileInputFixture>;
+using Row = CsiDriver.Testing.RefusedCall<CsiDriver.Driver.Tests.Controller.HostileInputFixture>;
 
 namespace CsiDriver.Driver.Tests.Controller;
 
@@ -108,7 +108,7 @@ public sealed class HostileInputTests(HostileInputFixture fixture) : IClassFixtu
         return request;
     }
 
-    private static readonly Dictionary<string, Row> Cases = new()
+    private static readonly RefusedCallTable<HostileInputFixture> Cases = new()
     {
         // Numeric parameters: exactly plain digits, within the range mkfs accepts, at CreateVolume.
         ["blockSize with a trailing NUL"] = Row.Of("numeric", StatusCode.InvalidArgument, "blockSize", f => f.Driver.Controller.CreateVolumeAsync(Ext4("blockSize", "4096\0"))),
@@ -171,7 +171,7 @@ public sealed class HostileInputTests(HostileInputFixture fixture) : IClassFixtu
         ["NodeStageVolume with a 10 KB blockSize"] = Row.Of("echo", StatusCode.InvalidArgument, "blockSize", f => f.Driver.Node.NodeStageVolumeAsync(Stage(f, "blockSize", TenKb))),
     };
 
-    public static TheoryData<string> CaseNames() => [.. Cases.Keys];
+    public static TheoryData<string> CaseNames() => Cases.Names();
 
     [Theory]
     [MemberData(nameof(CaseNames))]
@@ -188,7 +188,7 @@ public sealed class HostileInputTests(HostileInputFixture fixture) : IClassFixtu
     [Fact]
     public void Every_class_has_cases()
     {
-        var perClass = Row.CountByClass(Cases.Values);
+        var perClass = Cases.CountByClass();
         Assert.True(perClass["numeric"] >= 25);
         Assert.True(perClass["capacity"] >= 8);
         Assert.True(perClass["echo"] >= 10);

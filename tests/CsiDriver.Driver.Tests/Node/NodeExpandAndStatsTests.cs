@@ -23,8 +23,7 @@ public sealed class NodeExpandAndStatsTests
         await using var volume = await NodeTestVolume.StartAsync("expand", 512 * LoopDevice.MiB);
         var (_, _, driver, loop, staging, target) = volume;
         var capability = Mount(fsType);
-        await volume.StageAsync("vol-e", capability);
-        await volume.PublishAsync("vol-e", capability);
+        await volume.StageAndPublishAsync("vol-e", capability);
         await File.WriteAllTextAsync(Path.Combine(target, "before.txt"), "still here");
         var before = Statvfs.Get(target).TotalBytes;
 
@@ -88,8 +87,7 @@ public sealed class NodeExpandAndStatsTests
         await using var volume = await NodeTestVolume.StartAsync("stats", 128 * LoopDevice.MiB);
         var (_, _, driver, _, staging, target) = volume;
         var capability = Mount("ext4");
-        await volume.StageAsync("vol-s", capability);
-        await volume.PublishAsync("vol-s", capability);
+        await volume.StageAndPublishAsync("vol-s", capability);
         var request = new NodeGetVolumeStatsRequest { VolumeId = "vol-s", VolumePath = target, StagingTargetPath = staging };
         var before = await driver.Node.NodeGetVolumeStatsAsync(request);
 
@@ -118,8 +116,7 @@ public sealed class NodeExpandAndStatsTests
         await using var volume = await NodeTestVolume.StartAsync("cond", 64 * LoopDevice.MiB);
         var (_, _, driver, loop, staging, target) = volume;
         var capability = Mount("ext4");
-        await volume.StageAsync("vol-gone", capability);
-        await volume.PublishAsync("vol-gone", capability);
+        await volume.StageAndPublishAsync("vol-gone", capability);
         var request = new NodeGetVolumeStatsRequest { VolumeId = "vol-gone", VolumePath = target };
         Assert.False((await driver.Node.NodeGetVolumeStatsAsync(request)).VolumeCondition.Abnormal);
 
@@ -158,19 +155,17 @@ public sealed class NodeExpandAndStatsTests
     {
         // A loop device cannot vanish while mounted (detach waits for the last user), so the mount table is told
         // that a directory is mounted from a device the kernel does not have, as after a cloud disk was yanked.
-        using var dir = new TestDirectory("cond");
-        var path = Directory.CreateDirectory(dir.Path("mounted")).FullName;
         var vanished = new DeviceNumber(4095, 4095);
+        await using var node = await NodeUnderTest.StartAsync("cond", configureServices: (dir, services) =>
+            services.AddSingleton<IMountTable>(new MountTableWithVanishedDevice(new ProcMountTable(new PathInspector()), dir.Path("mounted"), vanished)));
+        var path = Directory.CreateDirectory(node.Dir.Path("mounted")).FullName;
         // The backend still names the volume's device (a node for a number the kernel no longer has), which is
         // what proves the mount at the path is this volume's.
-        var deviceNode = dir.Path("vanished-dev");
+        var deviceNode = node.Dir.Path("vanished-dev");
         Shell.Run("mknod", deviceNode, "b", "4095", "4095");
-        var finder = new TestDeviceFinder();
-        finder.Attach("vol-yanked", deviceNode);
-        await using var driver = await NodeTestDriver.StartAsync(dir, finder, configureServices: services =>
-            services.AddSingleton<IMountTable>(new MountTableWithVanishedDevice(new ProcMountTable(new PathInspector()), path, vanished)));
+        node.Finder.Attach("vol-yanked", deviceNode);
 
-        var stats = await driver.Node.NodeGetVolumeStatsAsync(new NodeGetVolumeStatsRequest { VolumeId = "vol-yanked", VolumePath = path });
+        var stats = await node.Node.NodeGetVolumeStatsAsync(new NodeGetVolumeStatsRequest { VolumeId = "vol-yanked", VolumePath = path });
 
         Assert.True(stats.VolumeCondition.Abnormal);
         Assert.Contains("/dev/vanished (4095:4095)", stats.VolumeCondition.Message, StringComparison.Ordinal);
@@ -180,12 +175,10 @@ public sealed class NodeExpandAndStatsTests
     [Fact]
     public async Task Node_info_and_capabilities_describe_this_node()
     {
-        using var dir = new TestDirectory("info");
-        var finder = new TestDeviceFinder();
-        await using var driver = await NodeTestDriver.StartAsync(dir, finder);
+        await using var node = await NodeUnderTest.StartAsync("info");
 
-        var info = await driver.Node.NodeGetInfoAsync(new NodeGetInfoRequest());
-        var capabilities = await driver.Node.NodeGetCapabilitiesAsync(new NodeGetCapabilitiesRequest());
+        var info = await node.Node.NodeGetInfoAsync(new NodeGetInfoRequest());
+        var capabilities = await node.Node.NodeGetCapabilitiesAsync(new NodeGetCapabilitiesRequest());
 
         Assert.Equal("test-node", info.NodeId);
         Assert.Equal(17, info.MaxVolumesPerNode);
@@ -205,10 +198,9 @@ public sealed class NodeExpandAndStatsTests
     [Fact]
     public async Task The_volume_attach_limit_option_overrides_the_nodes_own_limit()
     {
-        using var dir = new TestDirectory("info");
-        await using var driver = await NodeTestDriver.StartAsync(dir, new TestDeviceFinder(), volumeAttachLimit: 5);
+        await using var node = await NodeUnderTest.StartAsync("info", volumeAttachLimit: 5);
 
-        var info = await driver.Node.NodeGetInfoAsync(new NodeGetInfoRequest());
+        var info = await node.Node.NodeGetInfoAsync(new NodeGetInfoRequest());
 
         Assert.Equal(5, info.MaxVolumesPerNode);
     }

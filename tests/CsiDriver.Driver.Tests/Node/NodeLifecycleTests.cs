@@ -53,18 +53,15 @@ public sealed class NodeLifecycleTests
     [Fact]
     public async Task Two_xfs_volumes_with_the_same_uuid_mount_side_by_side_as_a_snapshot_restore_needs()
     {
-        using var dir = new TestDirectory("clone");
-        var finder = new TestDeviceFinder();
-        await using var driver = await NodeTestDriver.StartAsync(dir, finder);
-        var source = LoopDevice.Create(dir, Size, "source.img");
+        await using var volume = await NodeTestVolume.StartAsync("clone", Size);
+        var (dir, _, driver, source, stagingA, _) = volume;
         Shell.Run("mkfs.xfs", "-q", source.Device);
         // A restored snapshot is a block-for-block copy, UUID included.
         Shell.Run("cp", "--sparse=always", source.BackingFile, dir.Path("clone.img"));
         var clone = Shell.Run("losetup", "--find", "--show", dir.Path("clone.img")).Trim();
-        var stagingA = Directory.CreateDirectory(dir.Path("a")).FullName;
         var stagingB = Directory.CreateDirectory(dir.Path("b")).FullName;
 
-        await driver.Node.NodeStageVolumeAsync(Stage("vol-src", source.Device, stagingA, Mount("xfs")));
+        await volume.StageAsync("vol-src", Mount("xfs"));
         await driver.Node.NodeStageVolumeAsync(Stage("vol-clone", clone, stagingB, Mount("xfs")));
 
         Assert.Equal(
@@ -81,8 +78,7 @@ public sealed class NodeLifecycleTests
         var (_, _, _, _, staging, target) = volume;
         var capability = Mount("ext4", flags: ["noatime", "nodev"]);
 
-        await volume.StageAsync("vol-f", capability);
-        await volume.PublishAsync("vol-f", capability);
+        await volume.StageAndPublishAsync("vol-f", capability);
 
         var staged = Mounts.FindByMountPoint(staging);
         var published = Mounts.FindByMountPoint(target);
@@ -97,11 +93,8 @@ public sealed class NodeLifecycleTests
     [Fact]
     public async Task A_failed_mount_leaves_no_mount_and_removes_the_staging_directory_it_created()
     {
-        using var dir = new TestDirectory("fail");
-        var finder = new TestDeviceFinder();
-        await using var driver = await NodeTestDriver.StartAsync(dir, finder);
-        var loop = LoopDevice.Create(dir, 64 * LoopDevice.MiB);
-        var staging = dir.Path("not-yet");
+        await using var volume = await NodeTestVolume.StartAsync("fail", 64 * LoopDevice.MiB, createStaging: false);
+        var (_, _, driver, loop, staging, _) = volume;
 
         var error = await Assert.ThrowsAsync<RpcException>(
             () => driver.Node.NodeStageVolumeAsync(Stage("vol-bad", loop.Device, staging, Mount("ext4", flags: "logbufs=8"))).ResponseAsync);
@@ -122,8 +115,7 @@ public sealed class NodeLifecycleTests
         Shell.Run("mkfs.ext4", "-q", loop.Device);
         var capability = Mount("ext4", flags: "ro");
 
-        await volume.StageAsync("vol-sro", capability);
-        await volume.PublishAsync("vol-sro", capability);
+        await volume.StageAndPublishAsync("vol-sro", capability);
         await volume.PublishAsync("vol-sro", capability);
 
         Assert.True(Mounts.FindByMountPoint(staging)?.IsReadOnly);
@@ -155,8 +147,7 @@ public sealed class NodeLifecycleTests
         var (_, _, _, _, _, target) = volume;
         var capability = Mount("ext4", VolumeCapability.Types.AccessMode.Types.Mode.SingleNodeReaderOnly);
 
-        await volume.StageAsync("vol-rox", capability);
-        await volume.PublishAsync("vol-rox", capability);
+        await volume.StageAndPublishAsync("vol-rox", capability);
 
         Assert.True(Mounts.FindByMountPoint(target)?.IsReadOnly);
     }
@@ -211,19 +202,15 @@ public sealed class NodeLifecycleTests
     [Fact]
     public async Task Repeated_calls_succeed_and_incompatible_repeats_are_already_exists()
     {
-        using var dir = new TestDirectory("idem");
-        var finder = new TestDeviceFinder();
-        await using var driver = await NodeTestDriver.StartAsync(dir, finder);
-        var loop = LoopDevice.Create(dir, 64 * LoopDevice.MiB, "a.img");
+        await using var volume = await NodeTestVolume.StartAsync("idem", 64 * LoopDevice.MiB);
+        var (dir, _, driver, loop, staging, target) = volume;
         var other = LoopDevice.Create(dir, 64 * LoopDevice.MiB, "b.img");
-        var staging = Directory.CreateDirectory(dir.Path("staging")).FullName;
-        var target = dir.Path("target");
         var capability = Mount("ext4");
 
-        await driver.Node.NodeStageVolumeAsync(Stage("vol-i", loop.Device, staging, capability));
-        await driver.Node.NodeStageVolumeAsync(Stage("vol-i", loop.Device, staging, capability));
-        await driver.Node.NodePublishVolumeAsync(Publish("vol-i", loop.Device, staging, target, capability));
-        await driver.Node.NodePublishVolumeAsync(Publish("vol-i", loop.Device, staging, target, capability));
+        await volume.StageAsync("vol-i", capability);
+        await volume.StageAsync("vol-i", capability);
+        await volume.PublishAsync("vol-i", capability);
+        await volume.PublishAsync("vol-i", capability);
 
         var otherDevice = await Assert.ThrowsAsync<RpcException>(
             () => driver.Node.NodeStageVolumeAsync(Stage("vol-other", other.Device, staging, capability)).ResponseAsync);
@@ -249,9 +236,8 @@ public sealed class NodeLifecycleTests
     [Fact]
     public async Task Unstage_and_unpublish_leave_a_plain_directory_and_its_files_alone()
     {
-        using var dir = new TestDirectory("alone");
-        var finder = new TestDeviceFinder();
-        await using var driver = await NodeTestDriver.StartAsync(dir, finder);
+        await using var node = await NodeUnderTest.StartAsync("alone");
+        var (dir, driver) = (node.Dir, node.Driver);
         var notMounted = Directory.CreateDirectory(dir.Path("plain")).FullName;
         await File.WriteAllTextAsync(Path.Combine(notMounted, "precious.txt"), "mine");
 
@@ -266,17 +252,15 @@ public sealed class NodeLifecycleTests
     public async Task A_kubelet_dir_behind_a_symlink_and_paths_with_duplicate_slashes_and_dots_work_at_their_resolved_form()
     {
         // Many hosts move kubelet's directory to a data disk and leave a symlink at /var/lib/kubelet.
-        using var dir = new TestDirectory("kubelink");
-        var realKubelet = Directory.CreateDirectory(dir.Path("data", "kubelet")).FullName;
-        var kubeletLink = dir.Path("kubelet");
-        File.CreateSymbolicLink(kubeletLink, realKubelet);
-        var finder = new TestDeviceFinder();
-        await using var driver = await NodeTestDriver.StartAsync(dir, finder, configure: options =>
+        await using var volume = await NodeTestVolume.StartAsync("kubelink", 64 * LoopDevice.MiB, createStaging: false, configure: (dir, options) =>
         {
-            options.KubeletDir = kubeletLink;
+            File.CreateSymbolicLink(dir.Path("kubelet"), Directory.CreateDirectory(dir.Path("data", "kubelet")).FullName);
+            options.KubeletDir = dir.Path("kubelet");
             options.AllowedPathRoots = [];
         });
-        var loop = LoopDevice.Create(dir, 64 * LoopDevice.MiB);
+        var (dir, _, driver, loop, _, _) = volume;
+        var realKubelet = dir.Path("data", "kubelet");
+        var kubeletLink = dir.Path("kubelet");
         var staging = kubeletLink + "/plugins/kubernetes.io/csi//block.csi.csidriver.io/./h/globalmount/";
         var target = kubeletLink + "//pods/p/volumes/kubernetes.io~csi/pv/./mount";
         var capability = Mount("ext4");
@@ -329,9 +313,8 @@ public sealed class NodeLifecycleTests
     [Fact]
     public async Task A_mount_the_driver_never_makes_is_not_unmounted()
     {
-        using var dir = new TestDirectory("foreign");
-        var finder = new TestDeviceFinder();
-        await using var driver = await NodeTestDriver.StartAsync(dir, finder);
+        await using var node = await NodeUnderTest.StartAsync("foreign");
+        var (dir, driver) = (node.Dir, node.Driver);
         var foreign = Directory.CreateDirectory(dir.Path("tmpfs")).FullName;
         Shell.Run("mount", "-t", "tmpfs", "-o", "size=1m", "csi-test-tmpfs", foreign);
         await File.WriteAllTextAsync(Path.Combine(foreign, "keep.txt"), "keep");
@@ -353,7 +336,7 @@ public sealed class NodeLifecycleTests
     {
         await using var volume = await NodeTestVolume.StartAsync("refuse", 64 * LoopDevice.MiB);
         var (_, _, driver, loop, staging, _) = volume;
-        WriteMbr(loop.Device);
+        RawBytes.WriteMbrPartitionTable(loop.Device);
 
         var error = await Assert.ThrowsAsync<RpcException>(
             () => driver.Node.NodeStageVolumeAsync(Stage("vol-p", loop.Device, staging, Mount("ext4"))).ResponseAsync);
@@ -428,18 +411,5 @@ public sealed class NodeLifecycleTests
         Assert.NotNull(Mounts.FindByMountPoint(staging));
         // Once the first finished, the volume is free again.
         await volume.StageAsync("vol-c", Mount("ext4"));
-    }
-
-    private static void WriteMbr(string device)
-    {
-        var sector = new byte[512];
-        sector[446 + 4] = 0x83;
-        BitConverter.GetBytes(2048u).CopyTo(sector, 446 + 8);
-        BitConverter.GetBytes(8192u).CopyTo(sector, 446 + 12);
-        sector[510] = 0x55;
-        sector[511] = 0xAA;
-        using var stream = new FileStream(device, FileMode.Open, FileAccess.Write, FileShare.ReadWrite);
-        stream.Write(sector);
-        stream.Flush(flushToDisk: true);
     }
 }

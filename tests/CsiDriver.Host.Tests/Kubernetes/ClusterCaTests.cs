@@ -15,6 +15,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace CsiDriver.Host.Tests.Kubernetes;
 
 /// <summary>The API server's certificate is trusted when it chains to the service account's ca.crt, and only then.</summary>
+[Trait("Category", "Unit")]
 public sealed class ClusterCaTests
 {
     [Fact]

@@ -238,11 +238,24 @@ public sealed class CapturingLoggerProvider : ILoggerProvider
 
     public ILogger CreateLogger(string categoryName) => new CapturingLogger(this, categoryName);
 
+    /// <summary>A logger for a class that takes an <see cref="ILogger{T}"/>, its category the class's name.</summary>
+    public ILogger<T> CreateLogger<T>() => new TypedLogger<T>(CreateLogger(typeof(T).Name));
+
     public void Dispose()
     {
     }
 
     public string Text => string.Join("\n", Entries.Select(e => $"{e.Level} {e.Category} {e.Message}"));
+
+    private sealed class TypedLogger<T>(ILogger inner) : ILogger<T>
+    {
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => inner.BeginScope(state);
+
+        public bool IsEnabled(LogLevel logLevel) => inner.IsEnabled(logLevel);
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+            inner.Log(logLevel, eventId, state, exception, formatter);
+    }
 
     private sealed class CapturingLogger(CapturingLoggerProvider provider, string category) : ILogger
     {

@@ -7,6 +7,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 
 namespace CsiDriver.Host.Tests.Kubernetes;
 
+[Trait("Category", "Unit")]
 public sealed class InClusterKubernetesNodeApiTests
 {
     private static InClusterKubernetesNodeApi Api(FakeKubernetesApiServer server, string? tokenPath = null, int maxAttempts = 4) =>
@@ -206,7 +207,7 @@ public sealed class InClusterKubernetesNodeApiTests
         var logs = new CapturingLoggerProvider();
         using var api = new InClusterKubernetesNodeApi(
             new KubernetesApiOptions { BaseUri = server.BaseUri, Token = server.Token, InitialBackoff = TimeSpan.FromMilliseconds(1) },
-            new TypedLogger(logs.CreateLogger(nameof(InClusterKubernetesNodeApi))));
+            logs.CreateLogger<InClusterKubernetesNodeApi>());
 
         var node = (await api.GetNodeAsync("node-a", CancellationToken.None))!;
         var forbidden = await Assert.ThrowsAsync<UnauthorizedAccessException>(() => api.TryReplaceTaintsAsync("node-a", node.ResourceVersion, [], CancellationToken.None));
@@ -216,14 +217,6 @@ public sealed class InClusterKubernetesNodeApiTests
         Assert.Contains(logs.Entries, e => e.Level == Microsoft.Extensions.Logging.LogLevel.Debug && e.Message.Contains("Kubernetes PATCH ") && e.Message.Contains("/api/v1/nodes/node-a -> 403"));
         Assert.DoesNotContain("secret-service-account-token", logs.Text);
         Assert.DoesNotContain("secret-service-account-token", forbidden.Message);
-    }
-
-    private sealed class TypedLogger(Microsoft.Extensions.Logging.ILogger inner) : Microsoft.Extensions.Logging.ILogger<InClusterKubernetesNodeApi>
-    {
-        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => inner.BeginScope(state);
-        public bool IsEnabled(Microsoft.Extensions.Logging.LogLevel logLevel) => inner.IsEnabled(logLevel);
-        public void Log<TState>(Microsoft.Extensions.Logging.LogLevel logLevel, Microsoft.Extensions.Logging.EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-            inner.Log(logLevel, eventId, state, exception, formatter);
     }
 
     [Fact]

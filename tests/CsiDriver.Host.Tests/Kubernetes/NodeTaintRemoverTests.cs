@@ -31,7 +31,7 @@ public sealed class NodeTaintRemoverTests
             options ?? FastRetries,
             new ServiceCollection().BuildServiceProvider(),
             new StartedLifetime(),
-            new TypedLogger(logs.CreateLogger(nameof(NodeTaintRemover))));
+            logs.CreateLogger<NodeTaintRemover>());
         return (remover, api, logs);
     }
 
@@ -209,13 +209,5 @@ public sealed class NodeTaintRemoverTests
         public void StopApplication()
         {
         }
-    }
-
-    private sealed class TypedLogger(ILogger inner) : ILogger<NodeTaintRemover>
-    {
-        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => inner.BeginScope(state);
-        public bool IsEnabled(LogLevel logLevel) => inner.IsEnabled(logLevel);
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-            inner.Log(logLevel, eventId, state, exception, formatter);
     }
 }

@@ -14,10 +14,8 @@ public sealed class MetricsEndpointTests
     [Fact]
     public async Task Scrape_after_rpcs_counts_every_call_by_method_and_keeps_histograms_consistent()
     {
-        using var dir = new TestDirectory("metrics");
-        var (driver, _, http) = await ObservabilityDriver.StartAsync(dir);
-        await using var _ = driver;
-        using var __ = http;
+        await using var observed = await ObservabilityDriver.StartAsync("metrics");
+        var (driver, _, http) = observed;
 
         for (var i = 0; i < 3; i++)
         {
@@ -82,10 +80,8 @@ public sealed class MetricsEndpointTests
     [Fact]
     public async Task Health_endpoints_answer_and_readyz_follows_the_backend()
     {
-        using var dir = new TestDirectory("health");
-        var (driver, backend, http) = await ObservabilityDriver.StartAsync(dir);
-        await using var _ = driver;
-        using var __ = http;
+        await using var observed = await ObservabilityDriver.StartAsync("health");
+        var (driver, backend, http) = observed;
 
         Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("healthz")).StatusCode);
         var ready = await http.GetAsync("readyz");
@@ -108,10 +104,8 @@ public sealed class MetricsEndpointTests
     [Fact]
     public async Task Readyz_fails_when_the_csi_socket_stops_accepting_connections()
     {
-        using var dir = new TestDirectory("health");
-        var (driver, _, http) = await ObservabilityDriver.StartAsync(dir);
-        await using var _ = driver;
-        using var __ = http;
+        await using var observed = await ObservabilityDriver.StartAsync("health");
+        var (driver, _, http) = observed;
 
         // The socket file removed under the running driver: kubelet could no longer reach it either.
         File.Delete(driver.Configuration.Driver.SocketPath);
@@ -124,10 +118,8 @@ public sealed class MetricsEndpointTests
     [Fact]
     public async Task Observability_paths_are_served_only_on_the_metrics_listener_and_csi_only_on_the_socket()
     {
-        using var dir = new TestDirectory("listen");
-        var (driver, _, http) = await ObservabilityDriver.StartAsync(dir);
-        await using var _ = driver;
-        using var __ = http;
+        await using var observed = await ObservabilityDriver.StartAsync("listen");
+        var (driver, _, http) = observed;
         using var socket = ObservabilityDriver.SocketClient(driver.Configuration.Driver.SocketPath);
 
         foreach (var path in new[] { "metrics", "healthz", "readyz" })

@@ -4,6 +4,7 @@ using CsiDriver.Host.Observability;
 namespace CsiDriver.Host.Tests.Observability;
 
 /// <summary>What the metrics export makes of the driver's instruments, scraped over HTTP.</summary>
+[Trait("Category", "Unit")]
 public sealed class MetricsExportTests
 {
     [Fact]

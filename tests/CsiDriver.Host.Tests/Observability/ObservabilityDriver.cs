@@ -12,17 +12,26 @@ namespace CsiDriver.Host.Tests.Observability;
 /// <summary>Starts the real driver with the metrics listener on a free loopback port and a controllable backend.</summary>
 public static class ObservabilityDriver
 {
-    public static async Task<(RunningDriver Driver, FakeVolumeProvider Backend, HttpClient Http)> StartAsync(TestDirectory dir, DriverMode mode = DriverMode.All)
+    /// <summary>The driver in its own scratch directory, a fake backend the test controls, a client of the metrics listener.</summary>
+    public static async Task<ObservedDriver> StartAsync(string name, DriverMode mode = DriverMode.All)
     {
-        var configuration = RunningDriver.LocalConfiguration(dir, mode);
-        configuration.Driver.MetricsAddress = "127.0.0.1:0";
-        var driver = await RunningDriver.StartAsync(configuration, configureServices: services =>
+        var dir = new TestDirectory(name);
+        try
         {
-            services.AddSingleton<FakeVolumeProvider>();
-            services.AddSingleton<IVolumeProvider>(sp => sp.GetRequiredService<FakeVolumeProvider>());
-        });
-        var http = new HttpClient { BaseAddress = MetricsUri(driver) };
-        return (driver, driver.Services.GetRequiredService<FakeVolumeProvider>(), http);
+            var configuration = RunningDriver.LocalConfiguration(dir, mode);
+            configuration.Driver.MetricsAddress = "127.0.0.1:0";
+            var driver = await RunningDriver.StartAsync(configuration, configureServices: services =>
+            {
+                services.AddSingleton<FakeVolumeProvider>();
+                services.AddSingleton<IVolumeProvider>(sp => sp.GetRequiredService<FakeVolumeProvider>());
+            });
+            return new ObservedDriver(dir, driver, driver.Services.GetRequiredService<FakeVolumeProvider>(), new HttpClient { BaseAddress = MetricsUri(driver) });
+        }
+        catch
+        {
+            dir.Dispose();
+            throw;
+        }
     }
 
     /// <summary>The bound http://127.0.0.1:port/ of the metrics listener.</summary>
@@ -50,5 +59,29 @@ public static class ObservabilityDriver
             DefaultRequestVersion = HttpVersion.Version20,
             DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact,
         };
+    }
+}
+
+/// <summary>A driver <see cref="ObservabilityDriver.StartAsync"/> started; disposing closes the client, stops the driver, cleans the directory.</summary>
+public sealed record ObservedDriver(TestDirectory Dir, RunningDriver Driver, FakeVolumeProvider Backend, HttpClient Http) : IAsyncDisposable
+{
+    public void Deconstruct(out RunningDriver driver, out FakeVolumeProvider backend, out HttpClient http)
+    {
+        driver = Driver;
+        backend = Backend;
+        http = Http;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Http.Dispose();
+        try
+        {
+            await Driver.DisposeAsync();
+        }
+        finally
+        {
+            Dir.Dispose();
+        }
     }
 }

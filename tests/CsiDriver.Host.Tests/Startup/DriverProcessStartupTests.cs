@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net.Sockets;
 using Csi.V1;
 using CsiDriver.Testing;
@@ -114,25 +113,7 @@ public sealed class DriverProcessStartupTests
 
     private static async Task<(int ExitCode, string Output)> RunToExitAsync(params string[] arguments)
     {
-        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "csi-driver.dll"));
-        foreach (var argument in arguments)
-        {
-            info.ArgumentList.Add(argument);
-        }
-        using var process = Process.Start(info)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw;
-        }
-        return (process.ExitCode, await stdout + await stderr);
+        var (exitCode, stdout, stderr) = await DotnetTool.RunAsync("csi-driver.dll", arguments);
+        return (exitCode, stdout + stderr);
     }
 }

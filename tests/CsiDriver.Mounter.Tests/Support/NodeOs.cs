@@ -31,26 +31,4 @@ public sealed class NodeOs
     public IFormatter Formatter { get; }
     public IResizer Resizer { get; }
     public IFilesystemStats Stats { get; }
-
-    /// <summary>Writes bytes at an offset through the device node (the loop device's own cache stays coherent).</summary>
-    public static void WriteAt(string device, long offset, byte[] bytes)
-    {
-        using var stream = new FileStream(device, FileMode.Open, FileAccess.Write, FileShare.ReadWrite);
-        stream.Seek(offset, SeekOrigin.Begin);
-        stream.Write(bytes);
-        stream.Flush(flushToDisk: true);
-    }
-
-    /// <summary>A DOS partition table with one Linux partition, and nothing else on the device.</summary>
-    public static void WriteMbrPartitionTable(string device)
-    {
-        var sector = new byte[512];
-        // Partition entry 1 at 446: type 0x83 (Linux), first LBA 2048, 8192 sectors.
-        sector[446 + 4] = 0x83;
-        BitConverter.GetBytes(2048u).CopyTo(sector, 446 + 8);
-        BitConverter.GetBytes(8192u).CopyTo(sector, 446 + 12);
-        sector[510] = 0x55;
-        sector[511] = 0xAA;
-        WriteAt(device, 0, sector);
-    }
 }

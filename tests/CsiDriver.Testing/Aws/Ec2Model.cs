@@ -125,7 +125,8 @@ internal sealed class SimSnapshot
     public string? KmsKeyId { get; init; }
     public required string OwnerId { get; init; }
     public DateTimeOffset StartTime { get; init; }
-    public DateTimeOffset CompletedAt { get; init; }
+    /// <summary>When EC2 completes it; settable so a test can complete a pending snapshot now.</summary>
+    public DateTimeOffset CompletedAt { get; set; }
     public DateTimeOffset VisibleAt { get; init; }
     public Dictionary<string, string> Tags { get; } = new(StringComparer.Ordinal);
 

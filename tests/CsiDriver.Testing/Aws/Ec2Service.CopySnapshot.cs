@@ -42,25 +42,11 @@ internal sealed partial class Ec2Service
         {
             throw new Ec2ErrorException("InvalidParameterValue", $"The KMS key {kmsKeyId} is not in the destination region {Region}.");
         }
-        var tags = request.GetTagSpecifications("snapshot");
-        var copy = new SimSnapshot
-        {
-            Id = NewId("snap"),
-            VolumeId = "vol-ffffffff",
-            VolumeSize = source.VolumeSize,
-            Description = request.Get("Description") ?? "",
-            Encrypted = (request.GetBool("Encrypted") ?? false) || kmsKeyId is not null || source.Encrypted,
-            KmsKeyId = kmsKeyId ?? (request.GetBool("Encrypted") == true ? $"arn:aws:kms:{Region}:{options.AccountId}:alias/aws/ebs" : null),
-            OwnerId = options.AccountId,
-            StartTime = now,
-            // A copy crosses regions: slower than a snapshot.
-            CompletedAt = now + options.SnapshotDelay * 2,
-            VisibleAt = now + options.VisibilityDelay,
-        };
-        foreach (var (key, value) in tags)
-        {
-            copy.Tags[key] = value;
-        }
+        var encrypted = (request.GetBool("Encrypted") ?? false) || kmsKeyId is not null || source.Encrypted;
+        var copyKey = kmsKeyId ?? (request.GetBool("Encrypted") == true ? $"arn:aws:kms:{Region}:{options.AccountId}:alias/aws/ebs" : null);
+        // A copy crosses regions: slower than a snapshot.
+        var copy = NewSnapshot("vol-ffffffff", source.VolumeSize, request.Get("Description") ?? "", encrypted, copyKey,
+            request.GetTagSpecifications("snapshot"), now, options.SnapshotDelay * 2);
         _snapshots[copy.Id] = copy;
         return w =>
         {

@@ -34,23 +34,8 @@ internal sealed partial class Ec2Service
                 continue;
             }
             var volume = _volumes.GetValueOrDefault(device.VolumeId);
-            var snapshot = new SimSnapshot
-            {
-                Id = NewId("snap"),
-                VolumeId = device.VolumeId,
-                VolumeSize = volume?.Size ?? 8,
-                Description = description,
-                Encrypted = volume?.Encrypted ?? false,
-                KmsKeyId = volume?.KmsKeyId,
-                OwnerId = options.AccountId,
-                StartTime = now,
-                CompletedAt = now + options.SnapshotDelay,
-                VisibleAt = now + options.VisibilityDelay,
-            };
-            foreach (var (key, value) in tags)
-            {
-                snapshot.Tags[key] = value;
-            }
+            var snapshot = NewSnapshot(device.VolumeId, volume?.Size ?? 8, description, volume?.Encrypted ?? false, volume?.KmsKeyId,
+                tags, now, options.SnapshotDelay);
             made.Add(snapshot);
         }
         if (made.Count == 0)
@@ -61,21 +46,6 @@ internal sealed partial class Ec2Service
         {
             _snapshots[snapshot.Id] = snapshot;
         }
-        return w => w.Set("snapshotSet", made, s =>
-        {
-            w.El("snapshotId", s.Id);
-            w.El("volumeId", s.VolumeId);
-            w.El("state", s.State(now));
-            w.El("startTime", s.StartTime);
-            w.El("progress", s.Progress(now));
-            w.El("ownerId", s.OwnerId);
-            w.El("volumeSize", s.VolumeSize);
-            w.El("description", s.Description);
-            w.El("encrypted", s.Encrypted);
-            if (s.Tags.Count > 0)
-            {
-                w.Tags(s.Tags);
-            }
-        });
+        return w => w.Set("snapshotSet", made, s => WriteSnapshotInfo(w, s, now, stateElement: "state"));
     }
 }

@@ -88,6 +88,21 @@ internal sealed partial class Ec2Service(Ec2SimulatorOptions options, Ec2Statist
         }
     }
 
+    /// <summary>Every snapshot still pending completes now; the ids of those that did.</summary>
+    public IReadOnlyList<string> CompletePendingSnapshots()
+    {
+        lock (_gate)
+        {
+            var now = Advance();
+            var pending = _snapshots.Values.Where(s => s.CompletedAt > now).ToList();
+            foreach (var snapshot in pending)
+            {
+                snapshot.CompletedAt = now;
+            }
+            return [.. pending.Select(s => s.Id)];
+        }
+    }
+
     /// <summary>Handles one action; writes the response body or throws <see cref="Ec2ErrorException"/>.</summary>
     public Action<XmlWriter> Handle(Ec2Request request)
     {
@@ -198,8 +213,6 @@ internal sealed partial class Ec2Service(Ec2SimulatorOptions options, Ec2Statist
             throw new Ec2ErrorException("InvalidParameterValue",
                 $"Volume of size {size}GB is smaller than snapshot '{snapshot.Id}', expect size >= {snapshot.VolumeSize}GB");
         }
-        var (iops, throughput) = Performance(type, size, request.GetInt("Iops"), request.GetInt("Throughput"), current: null);
-
         var encrypted = (request.GetBool("Encrypted") ?? false) || (snapshot?.Encrypted ?? false);
         var kmsKeyId = request.Get("KmsKeyId");
         if (kmsKeyId is not null && !encrypted)
@@ -211,30 +224,9 @@ internal sealed partial class Ec2Service(Ec2SimulatorOptions options, Ec2Statist
             kmsKeyId ??= snapshot?.KmsKeyId ?? $"arn:aws:kms:{options.Region}:{options.AccountId}:key/00000000-0000-0000-0000-00000000ebs0";
         }
 
-        var multiAttach = request.GetBool("MultiAttachEnabled") ?? false;
-        RequireMultiAttachType(multiAttach, type);
-        var tags = request.GetTagSpecifications("volume");
-
-        var volume = new SimVolume
-        {
-            Id = NewId("vol"),
-            Size = size,
-            Type = type,
-            Iops = iops,
-            Throughput = throughput,
-            Encrypted = encrypted,
-            KmsKeyId = kmsKeyId,
-            AvailabilityZone = zone,
-            SnapshotId = snapshot?.Id ?? "",
-            MultiAttach = multiAttach,
-            FastRestored = snapshot is not null && snapshot.FastRestore.TryGetValue(zone, out var enabledAt) && now >= enabledAt,
-            ClientToken = token,
-            CreateTime = now,
-            AvailableAt = now + options.VolumeCreateDelay,
-            VisibleAt = now + options.VisibilityDelay,
-            Fails = TakeCreationFailure(),
-        };
-        Register(volume, tags, request, token);
+        var volume = AddVolume(request, token, now, zone, type, size, encrypted, kmsKeyId,
+            snapshotId: snapshot?.Id ?? "",
+            fastRestored: snapshot is not null && snapshot.FastRestore.TryGetValue(zone, out var enabledAt) && now >= enabledAt);
         return w => WriteVolume(w, volume, now);
     }
 
@@ -258,6 +250,18 @@ internal sealed partial class Ec2Service(Ec2SimulatorOptions options, Ec2Statist
         }
         var type = request.Get("VolumeType") ?? source.Type;
         RequireVolumeType(type);
+        var volume = AddVolume(request, token, now, source.AvailabilityZone, type, size, source.Encrypted, source.KmsKeyId, sourceVolumeId: source.Id);
+        return w => w.Set("volumeSet", [volume], v => WriteVolume(w, v, now));
+    }
+
+    /// <summary>
+    /// A new volume from a create or a copy: checks the request's performance and multi-attach for the type, tags
+    /// it, stores it and remembers its client token for replays.
+    /// </summary>
+    private SimVolume AddVolume(
+        Ec2Request request, string? token, DateTimeOffset now, string zone, string type, int size, bool encrypted, string? kmsKeyId,
+        string snapshotId = "", bool fastRestored = false, string? sourceVolumeId = null)
+    {
         var (iops, throughput) = Performance(type, size, request.GetInt("Iops"), request.GetInt("Throughput"), current: null);
         var multiAttach = request.GetBool("MultiAttachEnabled") ?? false;
         RequireMultiAttachType(multiAttach, type);
@@ -269,19 +273,33 @@ internal sealed partial class Ec2Service(Ec2SimulatorOptions options, Ec2Statist
             Type = type,
             Iops = iops,
             Throughput = throughput,
-            Encrypted = source.Encrypted,
-            KmsKeyId = source.KmsKeyId,
-            AvailabilityZone = source.AvailabilityZone,
+            Encrypted = encrypted,
+            KmsKeyId = kmsKeyId,
+            AvailabilityZone = zone,
+            SnapshotId = snapshotId,
+            SourceVolumeId = sourceVolumeId,
             MultiAttach = multiAttach,
-            SourceVolumeId = source.Id,
+            FastRestored = fastRestored,
             ClientToken = token,
             CreateTime = now,
             AvailableAt = now + options.VolumeCreateDelay,
             VisibleAt = now + options.VisibilityDelay,
             Fails = TakeCreationFailure(),
         };
-        Register(volume, tags, request, token);
-        return w => w.Set("volumeSet", [volume], v => WriteVolume(w, v, now));
+        if (volume.Fails)
+        {
+            _failedVolumeIds.Add(volume.Id);
+        }
+        foreach (var (key, value) in tags)
+        {
+            volume.Tags[key] = value;
+        }
+        _volumes[volume.Id] = volume;
+        if (token is not null)
+        {
+            _clientTokens[token] = (request.Fingerprint(), volume);
+        }
+        return volume;
     }
 
     /// <summary>The volume an earlier request with this client token made; a different request with the token is EC2's mismatch error.</summary>
@@ -310,24 +328,6 @@ internal sealed partial class Ec2Service(Ec2SimulatorOptions options, Ec2Statist
         if (multiAttach && type is not ("io1" or "io2"))
         {
             throw new Ec2ErrorException("InvalidParameterCombination", $"Multi-Attach is supported only on io1 and io2 volumes, not {type}.");
-        }
-    }
-
-    /// <summary>Tags the new volume, stores it, and remembers its client token for replays.</summary>
-    private void Register(SimVolume volume, IEnumerable<KeyValuePair<string, string>> tags, Ec2Request request, string? token)
-    {
-        if (volume.Fails)
-        {
-            _failedVolumeIds.Add(volume.Id);
-        }
-        foreach (var (key, value) in tags)
-        {
-            volume.Tags[key] = value;
-        }
-        _volumes[volume.Id] = volume;
-        if (token is not null)
-        {
-            _clientTokens[token] = (request.Fingerprint(), volume);
         }
     }
 
@@ -447,13 +447,23 @@ internal sealed partial class Ec2Service(Ec2SimulatorOptions options, Ec2Statist
         var max = MaxResults(request, ids.Count > 0, "volumeSet", 5, 500);
         var candidates = Candidates(ids, _volumes, v => v.IsVisible(now), "vol", "InvalidVolumeID.Malformed", "InvalidVolume.NotFound", "volume");
         var filters = request.GetFilters();
-        var all = candidates.Where(v => Ec2Filters.Matches(filters, name => VolumeFilterValues(v, name, now))).ToList();
-        var matching = all.Where(v => v.IsVisible(now)).ToList();
-        statistics.Hidden(all.Count - matching.Count);
-        var (page, next) = Paginate(request, matching, v => v.Id, max);
+        var matching = candidates.Where(v => Ec2Filters.Matches(filters, name => VolumeFilterValues(v, name, now))).ToList();
+        return VisiblePage(request, matching, v => v.IsVisible(now), v => v.Id, max, "volumeSet", (w, v) => WriteVolume(w, v, now));
+    }
+
+    /// <summary>
+    /// A Describe answer: the visible ones of what matched (the others counted as hidden by eventual consistency),
+    /// one page of them by key, written as the set and the nextToken.
+    /// </summary>
+    private Action<XmlWriter> VisiblePage<T>(
+        Ec2Request request, IReadOnlyList<T> matching, Func<T, bool> visible, Func<T, string> key, int? max, string setName, Action<XmlWriter, T> write)
+    {
+        var shown = matching.Where(visible).ToList();
+        statistics.Hidden(matching.Count - shown.Count);
+        var (page, next) = Paginate(request, shown, key, max);
         return w =>
         {
-            w.Set("volumeSet", page, v => WriteVolume(w, v, now));
+            w.Set(setName, page, item => write(w, item));
             w.El("nextToken", next);
         };
     }
@@ -705,12 +715,7 @@ internal sealed partial class Ec2Service(Ec2SimulatorOptions options, Ec2Statist
             }))
             .OrderBy(m => m.VolumeId, StringComparer.Ordinal)
             .ToList();
-        var (page, next) = Paginate(request, matching, m => m.VolumeId, max);
-        return w =>
-        {
-            w.Set("volumeModificationSet", page, m => WriteModification(w, m, now));
-            w.El("nextToken", next);
-        };
+        return VisiblePage(request, matching, _ => true, m => m.VolumeId, max, "volumeModificationSet", (w, m) => WriteModification(w, m, now));
     }
 
     private static void WriteModification(XmlWriter w, SimModification m, DateTimeOffset now)
@@ -750,26 +755,35 @@ internal sealed partial class Ec2Service(Ec2SimulatorOptions options, Ec2Statist
         {
             throw new Ec2ErrorException("InvalidParameterValue", "The description must be at most 255 characters.");
         }
-        var tags = request.GetTagSpecifications("snapshot");
+        var snapshot = NewSnapshot(volume.Id, volume.Size, description, volume.Encrypted, volume.KmsKeyId,
+            request.GetTagSpecifications("snapshot"), now, options.SnapshotDelay);
+        _snapshots[snapshot.Id] = snapshot;
+        return w => WriteSnapshot(w, snapshot, now);
+    }
+
+    /// <summary>A tagged snapshot of this account, started now and completed after <paramref name="takes"/>; the caller stores it.</summary>
+    private SimSnapshot NewSnapshot(
+        string volumeId, int volumeSize, string description, bool encrypted, string? kmsKeyId,
+        IEnumerable<KeyValuePair<string, string>> tags, DateTimeOffset now, TimeSpan takes)
+    {
         var snapshot = new SimSnapshot
         {
             Id = NewId("snap"),
-            VolumeId = volume.Id,
-            VolumeSize = volume.Size,
+            VolumeId = volumeId,
+            VolumeSize = volumeSize,
             Description = description,
-            Encrypted = volume.Encrypted,
-            KmsKeyId = volume.KmsKeyId,
+            Encrypted = encrypted,
+            KmsKeyId = kmsKeyId,
             OwnerId = options.AccountId,
             StartTime = now,
-            CompletedAt = now + options.SnapshotDelay,
+            CompletedAt = now + takes,
             VisibleAt = now + options.VisibilityDelay,
         };
         foreach (var (key, value) in tags)
         {
             snapshot.Tags[key] = value;
         }
-        _snapshots[snapshot.Id] = snapshot;
-        return w => WriteSnapshot(w, snapshot, now);
+        return snapshot;
     }
 
     private Action<XmlWriter> DeleteSnapshot(Ec2Request request)
@@ -804,29 +818,32 @@ internal sealed partial class Ec2Service(Ec2SimulatorOptions options, Ec2Statist
             "storage-tier" => ["standard"],
             _ => Ec2Filters.TagValues(s.Tags, name),
         })).ToList();
-        var visible = matching.Where(s => s.IsVisible(now)).ToList();
-        statistics.Hidden(matching.Count - visible.Count);
-        var (page, next) = Paginate(request, visible, s => s.Id, max);
-        return w =>
-        {
-            w.Set("snapshotSet", page, s => WriteSnapshot(w, s, now));
-            w.El("nextToken", next);
-        };
+        return VisiblePage(request, matching, s => s.IsVisible(now), s => s.Id, max, "snapshotSet", (w, s) => WriteSnapshot(w, s, now));
     }
 
+    /// <summary>A snapshot as Describe/CreateSnapshot answer it.</summary>
     private static void WriteSnapshot(XmlWriter w, SimSnapshot s, DateTimeOffset now)
+    {
+        WriteSnapshotInfo(w, s, now, stateElement: "status");
+        w.El("kmsKeyId", s.KmsKeyId);
+        w.El("storageTier", "standard");
+    }
+
+    /// <summary>
+    /// What every snapshot answer has: CreateSnapshots' SnapshotInfo names the state "state", the Snapshot type
+    /// of the other calls "status".
+    /// </summary>
+    private static void WriteSnapshotInfo(XmlWriter w, SimSnapshot s, DateTimeOffset now, string stateElement)
     {
         w.El("snapshotId", s.Id);
         w.El("volumeId", s.VolumeId);
-        w.El("status", s.State(now));
+        w.El(stateElement, s.State(now));
         w.El("startTime", s.StartTime);
         w.El("progress", s.Progress(now));
         w.El("ownerId", s.OwnerId);
         w.El("volumeSize", s.VolumeSize);
         w.El("description", s.Description);
         w.El("encrypted", s.Encrypted);
-        w.El("kmsKeyId", s.KmsKeyId);
-        w.El("storageTier", "standard");
         if (s.Tags.Count > 0)
         {
             w.Tags(s.Tags);

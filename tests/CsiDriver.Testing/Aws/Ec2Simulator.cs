@@ -79,6 +79,10 @@ public sealed class Ec2Simulator : IAsyncDisposable
     /// <summary>Every snapshot, including ones still invisible to Describe*.</summary>
     public IReadOnlyList<Ec2SnapshotView> Snapshots() => _service.Snapshots();
 
+    /// <summary>Completes every snapshot of the home region still pending (e.g. held pending by a long
+    /// <see cref="Ec2SimulatorOptions.SnapshotDelay"/>) now; returns their ids.</summary>
+    public IReadOnlyList<string> CompletePendingSnapshots() => _service.CompletePendingSnapshots();
+
     /// <summary>
     /// Every snapshot of another region's account. The simulator serves every region on its one URL and tells them
     /// apart by the region in the request's SigV4 credential scope (the SDK signs for the client's region), so a

@@ -1,4 +1,5 @@
 using Csi.V1;
+using CsiDriver.Core;
 using CsiDriver.Testing;
 using static CsiDriver.Driver.Tests.Node.Support.NodeRequests;
 
@@ -12,21 +13,21 @@ namespace CsiDriver.Driver.Tests.Node.Support;
 /// </summary>
 public sealed class NodeTestVolume : IAsyncDisposable
 {
-    private NodeTestVolume(TestDirectory dir, TestDeviceFinder finder, RunningDriver driver, LoopDevice loop, bool createStaging)
+    private readonly NodeUnderTest _node;
+
+    private NodeTestVolume(NodeUnderTest node, LoopDevice loop, bool createStaging)
     {
-        Dir = dir;
-        Finder = finder;
-        Driver = driver;
+        _node = node;
         Loop = loop;
-        Staging = createStaging ? Directory.CreateDirectory(dir.Path("staging")).FullName : dir.Path("staging");
-        Target = dir.Path("target");
+        Staging = createStaging ? Directory.CreateDirectory(node.Dir.Path("staging")).FullName : node.Dir.Path("staging");
+        Target = node.Dir.Path("target");
     }
 
-    public TestDirectory Dir { get; }
+    public TestDirectory Dir => _node.Dir;
 
-    public TestDeviceFinder Finder { get; }
+    public TestDeviceFinder Finder => _node.Finder;
 
-    public RunningDriver Driver { get; }
+    public RunningDriver Driver => _node.Driver;
 
     public LoopDevice Loop { get; }
 
@@ -34,26 +35,18 @@ public sealed class NodeTestVolume : IAsyncDisposable
 
     public string Target { get; }
 
-    public static async Task<NodeTestVolume> StartAsync(string name, long sizeBytes, bool createStaging = true)
+    /// <param name="configure">Changes the node driver's options before it starts (kubelet directory, allowed roots).</param>
+    public static async Task<NodeTestVolume> StartAsync(
+        string name, long sizeBytes, bool createStaging = true, Action<TestDirectory, DriverOptions>? configure = null)
     {
-        var dir = new TestDirectory(name);
+        var node = await NodeUnderTest.StartAsync(name, configure: configure);
         try
         {
-            var finder = new TestDeviceFinder();
-            var driver = await NodeTestDriver.StartAsync(dir, finder);
-            try
-            {
-                return new NodeTestVolume(dir, finder, driver, LoopDevice.Create(dir, sizeBytes), createStaging);
-            }
-            catch
-            {
-                await driver.DisposeAsync();
-                throw;
-            }
+            return new NodeTestVolume(node, LoopDevice.Create(node.Dir, sizeBytes), createStaging);
         }
         catch
         {
-            dir.Dispose();
+            await node.DisposeAsync();
             throw;
         }
     }
@@ -66,6 +59,13 @@ public sealed class NodeTestVolume : IAsyncDisposable
     public async Task PublishAsync(string volumeId, VolumeCapability capability, bool readOnly = false) =>
         await Driver.Node.NodePublishVolumeAsync(Publish(volumeId, Loop.Device, Staging, Target, capability, readOnly));
 
+    /// <summary>Stage then publish, as kubelet mounts a volume for a pod.</summary>
+    public async Task StageAndPublishAsync(string volumeId, VolumeCapability capability)
+    {
+        await StageAsync(volumeId, capability);
+        await PublishAsync(volumeId, capability);
+    }
+
     public void Deconstruct(out TestDirectory dir, out TestDeviceFinder finder, out RunningDriver driver, out LoopDevice loop, out string staging, out string target)
     {
         dir = Dir;
@@ -76,15 +76,5 @@ public sealed class NodeTestVolume : IAsyncDisposable
         target = Target;
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        try
-        {
-            await Driver.DisposeAsync();
-        }
-        finally
-        {
-            Dir.Dispose();
-        }
-    }
+    public ValueTask DisposeAsync() => _node.DisposeAsync();
 }
