@@ -1,4 +1,6 @@
 using Amazon.Runtime;
+using CsiDriver.Core;
+using Microsoft.Extensions.Options;
 
 namespace CsiDriver.Cloud.Aws;
 
@@ -140,4 +142,10 @@ public sealed class AwsTuning
         }
         return errors;
     }
+}
+
+/// <summary>Checks <see cref="AwsBackendOptions"/> at start; each failure names the flag to fix.</summary>
+public sealed class AwsBackendOptionsValidator : IValidateOptions<AwsBackendOptions>
+{
+    public ValidateOptionsResult Validate(string? name, AwsBackendOptions options) => ValidatedOptions.ToResult(options.Validate());
 }

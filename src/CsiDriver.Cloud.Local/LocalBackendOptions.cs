@@ -1,3 +1,6 @@
+using CsiDriver.Core;
+using Microsoft.Extensions.Options;
+
 namespace CsiDriver.Cloud.Local;
 
 /// <summary>Settings of the local loop-device backend.</summary>
@@ -39,4 +42,10 @@ public sealed class LocalBackendOptions
         }
         return errors;
     }
+}
+
+/// <summary>Checks <see cref="LocalBackendOptions"/> at start; each failure names the flag to fix.</summary>
+public sealed class LocalBackendOptionsValidator : IValidateOptions<LocalBackendOptions>
+{
+    public ValidateOptionsResult Validate(string? name, LocalBackendOptions options) => ValidatedOptions.ToResult(options.Validate());
 }

@@ -3,6 +3,7 @@ using CsiDriver.Core.Node;
 using CsiDriver.Core.Volumes;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
 
 namespace CsiDriver.Cloud.Local;
 
@@ -11,8 +12,11 @@ public static class LocalBackendRegistration
 {
     public static IServiceCollection AddLocalBackend(this IServiceCollection services, LocalBackendOptions options)
     {
-        services.AddSingleton(options);
-        services.AddSingleton<LocalVolumeProvider>();
+        services.AddValidatedOptions<LocalBackendOptions, LocalBackendOptionsValidator>(options);
+        // The provider takes the option values themselves (its constructor predates IOptions); they come from the
+        // validated options, never from a singleton of their own.
+        services.AddSingleton(sp => ActivatorUtilities.CreateInstance<LocalVolumeProvider>(
+            sp, sp.GetRequiredService<IOptions<LocalBackendOptions>>().Value, sp.GetRequiredService<IOptions<DriverOptions>>().Value));
         services.AddSingleton<IVolumeProvider>(sp => sp.GetRequiredService<LocalVolumeProvider>());
         services.AddSingleton<IGroupSnapshotProvider>(sp => sp.GetRequiredService<LocalVolumeProvider>());
         services.AddSingleton<IDeviceFinder, LocalDeviceFinder>();
@@ -23,10 +27,10 @@ public static class LocalBackendRegistration
 }
 
 /// <summary>Runs the state recovery when a controller starts, so leftovers of a crash are gone before the first call.</summary>
-internal sealed class LocalStartupRecovery(DriverOptions driverOptions, IServiceProvider services) : IHostedService
+internal sealed class LocalStartupRecovery(IOptions<DriverOptions> driverOptions, IServiceProvider services) : IHostedService
 {
     public Task StartAsync(CancellationToken cancellationToken) =>
-        driverOptions.RunsController
+        driverOptions.Value.RunsController
             ? services.GetRequiredService<LocalVolumeProvider>().InitializeAsync(cancellationToken)
             : Task.CompletedTask;
 

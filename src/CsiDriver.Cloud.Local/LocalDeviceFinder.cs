@@ -1,6 +1,7 @@
 using CsiDriver.Core.Errors;
 using CsiDriver.Core.Node;
 using CsiDriver.Core.Storage;
+using Microsoft.Extensions.Options;
 
 namespace CsiDriver.Cloud.Local;
 
@@ -9,9 +10,9 @@ namespace CsiDriver.Cloud.Local;
 /// volume: the device's backing file must be the volume's image. A stale link (device detached and reused by
 /// something else) is refused, so the node never formats or mounts another volume's data.
 /// </summary>
-public sealed class LocalDeviceFinder(LocalBackendOptions options) : IDeviceFinder
+public sealed class LocalDeviceFinder(IOptions<LocalBackendOptions> options) : IDeviceFinder
 {
-    private readonly LocalStatePaths _paths = new(options.StateDir);
+    private readonly LocalStatePaths _paths = new(options.Value.StateDir);
 
     public Task<string> FindDeviceAsync(string volumeId, IReadOnlyDictionary<string, string> publishContext, CancellationToken cancellationToken)
     {

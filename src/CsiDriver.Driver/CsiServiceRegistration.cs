@@ -11,15 +11,19 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
 
 namespace CsiDriver.Driver;
 
 /// <summary>Registers and maps the CSI gRPC services for the configured mode.</summary>
 public static class CsiServiceRegistration
 {
+    /// <summary>
+    /// The CSI services for <paramref name="options"/>' mode. The services read the options as
+    /// <c>IOptions&lt;DriverOptions&gt;</c>, which the host registers (AddDriverOptions).
+    /// </summary>
     public static IServiceCollection AddCsiServices(this IServiceCollection services, DriverOptions options)
     {
-        services.AddSingleton(options);
         services.AddSingleton<DriverMetrics>();
         services.AddSingleton<OperationLocks>();
         services.AddSingleton<IReadinessCheck, BackendReadinessCheck>();
@@ -54,7 +58,7 @@ public static class CsiServiceRegistration
         services.TryAddSingleton(sp => new NodeService(
             sp.GetRequiredService<INodeIdentityProvider>(),
             sp.GetRequiredService<OperationLocks>(),
-            sp.GetRequiredService<DriverOptions>(),
+            sp.GetRequiredService<IOptions<DriverOptions>>(),
             sp.GetRequiredService<NodePathConfinement>(),
             sp.GetRequiredService<VolumeStager>(),
             sp.GetRequiredService<VolumePublisher>(),

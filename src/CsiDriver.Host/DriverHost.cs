@@ -10,17 +10,27 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace CsiDriver.Host;
 
-/// <summary>Everything the driver process is configured with, validated before anything starts.</summary>
+/// <summary>
+/// The option values the command line (or a test) gives the driver. They seed the validated options the services
+/// receive as <c>IOptions&lt;T&gt;</c> (see <see cref="ValidatedOptions"/>); only the backend's options are registered.
+/// </summary>
 public sealed record DriverConfiguration(DriverOptions Driver, LocalBackendOptions Local, AwsBackendOptions Aws)
 {
+    /// <summary>Every problem with the driver's and the chosen backend's options, each naming its flag.</summary>
     public IReadOnlyList<string> Validate()
     {
-        var errors = new List<string>(Driver.Validate());
-        errors.AddRange(Driver.Backend == BackendKind.Local ? Local.Validate() : Aws.Validate());
-        return errors;
+        var results = new[]
+        {
+            new DriverOptionsValidator().Validate(null, Driver),
+            Driver.Backend == BackendKind.Local
+                ? new LocalBackendOptionsValidator().Validate(null, Local)
+                : new AwsBackendOptionsValidator().Validate(null, Aws),
+        };
+        return [.. results.Where(r => r.Failed).SelectMany(r => r.Failures ?? [])];
     }
 }
 
@@ -35,10 +45,12 @@ public static class DriverHost
         Action<ILoggingBuilder>? configureLogging = null,
         Action<IServiceCollection>? configureServices = null)
     {
+        // Checked now as well as at start (ValidateOnStart): the socket path, logging and the services to register
+        // come from these values before the container exists, and a bad value must not touch the socket.
         var errors = configuration.Validate();
         if (errors.Count > 0)
         {
-            throw new ArgumentException(string.Join(Environment.NewLine, errors));
+            throw new OptionsValidationException(Options.DefaultName, typeof(DriverConfiguration), errors);
         }
         var options = configuration.Driver;
 
@@ -61,6 +73,7 @@ public static class DriverHost
             kestrel.Limits.KeepAliveTimeout = IdleConnectionTimeout;
         });
 
+        builder.Services.AddDriverOptions(options);
         builder.Services.AddCsiServices(options);
         builder.Services.AddNodeOs();
         switch (options.Backend)
@@ -69,11 +82,11 @@ public static class DriverHost
                 builder.Services.AddLocalBackend(configuration.Local);
                 break;
             case BackendKind.Aws:
-                builder.Services.AddAwsBackend(configuration.Aws, options);
+                builder.Services.AddAwsBackend(configuration.Aws);
                 break;
         }
         builder.AddObservability(options);
-        builder.Services.AddKubernetesNodeApi(options);
+        builder.Services.AddKubernetesNodeApi(options.RunsNode);
 
         // Tests replace services here (a fake provider, a test device finder); the last registration wins.
         configureServices?.Invoke(builder.Services);
@@ -81,9 +94,8 @@ public static class DriverHost
         var app = builder.Build();
         app.MapObservability(options);
         app.MapCsiServices(options);
-        app.Lifetime.ApplicationStarted.Register(() => app.Logger.LogInformation(
-            "csi-driver {Version} serving {DriverName} on {Endpoint}: mode {Mode}, backend {Backend}, node {NodeId}",
-            typeof(DriverHost).Assembly.GetName().Version, options.DriverName, options.Endpoint, options.Mode, options.Backend,
+        app.Lifetime.ApplicationStarted.Register(() => HostLog.Serving(
+            app.Logger, typeof(DriverHost).Assembly.GetName().Version, options.DriverName, options.Endpoint, options.Mode, options.Backend,
             options.NodeId ?? "(backend default)"));
         app.Lifetime.ApplicationStopped.Register(() => TryDelete(options.SocketPath));
         return app;

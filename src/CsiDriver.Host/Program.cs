@@ -1,4 +1,6 @@
 using CsiDriver.Host;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
 
 var commandLine = new CommandLine();
 var root = commandLine.BuildRoot(static async (configuration, cancellationToken) =>
@@ -8,21 +10,30 @@ var root = commandLine.BuildRoot(static async (configuration, cancellationToken)
     {
         app = DriverHost.Build(configuration);
     }
-    catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or NotSupportedException)
+    catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or NotSupportedException or OptionsValidationException)
     {
-        await Console.Error.WriteLineAsync($"csi-driver: {ex.Message}").ConfigureAwait(false);
+        await ReportAsync(ex).ConfigureAwait(false);
         return 2;
     }
-    try
+    await using (app.ConfigureAwait(false))
     {
-        await app.RunAsync().ConfigureAwait(false);
-    }
-    catch (IOException ex)
-    {
-        // e.g. the metrics port is taken: say so plainly instead of an unhandled-exception dump.
-        await Console.Error.WriteLineAsync($"csi-driver: {ex.Message}").ConfigureAwait(false);
-        return 1;
+        try
+        {
+            await app.StartAsync().ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is IOException or InvalidOperationException or OptionsValidationException)
+        {
+            // e.g. the metrics port is taken, or the aws start-up step cannot resolve the node's metadata: say so
+            // plainly instead of an unhandled-exception dump.
+            await ReportAsync(ex).ConfigureAwait(false);
+            return ex is OptionsValidationException ? 2 : 1;
+        }
+        await app.WaitForShutdownAsync().ConfigureAwait(false);
     }
     return 0;
 });
 return await root.Parse(args).InvokeAsync().ConfigureAwait(false);
+
+static Task ReportAsync(Exception ex) => ex is OptionsValidationException invalid
+    ? Console.Error.WriteLineAsync(string.Join(Environment.NewLine, invalid.Failures.Select(failure => $"csi-driver: {failure}")))
+    : Console.Error.WriteLineAsync($"csi-driver: {ex.Message}");

@@ -8,6 +8,7 @@ using k8s;
 using k8s.Autorest;
 using k8s.Models;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace CsiDriver.Kubernetes;
 
@@ -23,13 +24,14 @@ public sealed class InClusterKubernetesNodeApi : IKubernetesNodeApi, IDisposable
     private readonly KubernetesApiOptions _options;
     private readonly k8s.Kubernetes _client;
 
-    public InClusterKubernetesNodeApi(KubernetesApiOptions options, ILogger<InClusterKubernetesNodeApi> logger)
+    public InClusterKubernetesNodeApi(IOptions<KubernetesApiOptions> options, ILogger<InClusterKubernetesNodeApi> logger)
         : this(options, logger, TimeProvider.System)
     {
     }
 
-    public InClusterKubernetesNodeApi(KubernetesApiOptions options, ILogger<InClusterKubernetesNodeApi> logger, TimeProvider timeProvider)
+    public InClusterKubernetesNodeApi(IOptions<KubernetesApiOptions> apiOptions, ILogger<InClusterKubernetesNodeApi> logger, TimeProvider timeProvider)
     {
+        var options = apiOptions.Value;
         _options = options;
         var configuration = new KubernetesClientConfiguration
         {

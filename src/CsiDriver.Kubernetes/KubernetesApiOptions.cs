@@ -1,4 +1,6 @@
 using System.Net;
+using CsiDriver.Core;
+using Microsoft.Extensions.Options;
 
 namespace CsiDriver.Kubernetes;
 
@@ -59,5 +61,27 @@ public sealed class KubernetesApiOptions
             TokenPath = Path.Combine(ServiceAccountDirectory, "token"),
             CaCertificatePath = Path.Combine(ServiceAccountDirectory, "ca.crt"),
         };
+    }
+}
+
+/// <summary>Checks <see cref="KubernetesApiOptions"/> at start (they come from the pod's environment, or a test).</summary>
+public sealed class KubernetesApiOptionsValidator : IValidateOptions<KubernetesApiOptions>
+{
+    public ValidateOptionsResult Validate(string? name, KubernetesApiOptions options)
+    {
+        var errors = new List<string>();
+        if (options.BaseUri is not { IsAbsoluteUri: true })
+        {
+            errors.Add($"Kubernetes API: the base URL must be absolute, got '{options.BaseUri}' (KUBERNETES_SERVICE_HOST/PORT)");
+        }
+        if (options.MaxAttempts < 1)
+        {
+            errors.Add($"Kubernetes API: at least one attempt per call, got {options.MaxAttempts}");
+        }
+        if (options.InitialBackoff < TimeSpan.Zero || options.MaxBackoff < options.InitialBackoff || options.RequestTimeout <= TimeSpan.Zero)
+        {
+            errors.Add("Kubernetes API: backoffs must not be negative, the maximum at least the initial one, and the request timeout positive");
+        }
+        return ValidatedOptions.ToResult(errors);
     }
 }

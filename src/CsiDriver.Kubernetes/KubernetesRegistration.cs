@@ -7,21 +7,28 @@ namespace CsiDriver.Kubernetes;
 /// <summary>Wires the Node API (only inside a cluster) and, on nodes, the startup taint removal.</summary>
 public static class KubernetesRegistration
 {
-    public static IServiceCollection AddKubernetesNodeApi(this IServiceCollection services, DriverOptions options)
+    /// <param name="runsNode">Whether this process serves the node plugin (which removes the startup taint).</param>
+    public static IServiceCollection AddKubernetesNodeApi(this IServiceCollection services, bool runsNode)
     {
-        var api = KubernetesApiOptions.FromEnvironment();
-        if (api is not null)
+        if (KubernetesApiOptions.FromEnvironment() is { } api)
         {
-            services.TryAddSingleton(api);
-            services.TryAddSingleton<IKubernetesNodeApi, InClusterKubernetesNodeApi>();
+            services.AddKubernetesNodeApi(api);
         }
-        services.TryAddSingleton(new NodeTaintRemoverOptions());
-        if (options.RunsNode)
+        services.AddValidatedOptions<NodeTaintRemoverOptions, NodeTaintRemoverOptionsValidator>(new NodeTaintRemoverOptions());
+        if (runsNode)
         {
             // Registered regardless: without an IKubernetesNodeApi (not in a cluster) it does nothing.
             services.AddSingleton<NodeTaintRemover>();
             services.AddHostedService(sp => sp.GetRequiredService<NodeTaintRemover>());
         }
+        return services;
+    }
+
+    /// <summary>The Node API at <paramref name="api"/> (in a pod: <see cref="KubernetesApiOptions.FromEnvironment"/>; tests: a fake server).</summary>
+    public static IServiceCollection AddKubernetesNodeApi(this IServiceCollection services, KubernetesApiOptions api)
+    {
+        services.AddValidatedOptions<KubernetesApiOptions, KubernetesApiOptionsValidator>(api);
+        services.TryAddSingleton<IKubernetesNodeApi, InClusterKubernetesNodeApi>();
         return services;
     }
 }

@@ -3,6 +3,7 @@ using CsiDriver.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace CsiDriver.Kubernetes;
 
@@ -10,23 +11,33 @@ namespace CsiDriver.Kubernetes;
 public sealed class NodeTaintRemoverOptions
 {
     /// <summary>The Node object's name; null: NODE_NAME (downward API spec.nodeName), then --node-id.</summary>
-    public string? NodeName { get; init; }
+    public string? NodeName { get; set; }
 
     /// <summary>Attempts after transient failures (API unreachable, node not found yet) before giving up.</summary>
-    public int MaxAttempts { get; init; } = 12;
+    public int MaxAttempts { get; set; } = 12;
 
-    public TimeSpan InitialBackoff { get; init; } = TimeSpan.FromSeconds(1);
+    public TimeSpan InitialBackoff { get; set; } = TimeSpan.FromSeconds(1);
 
-    public TimeSpan MaxBackoff { get; init; } = TimeSpan.FromMinutes(1);
+    public TimeSpan MaxBackoff { get; set; } = TimeSpan.FromMinutes(1);
 
     /// <summary>Re-reads after a resourceVersion conflict before counting it as a failed attempt.</summary>
-    public int MaxConflictRetries { get; init; } = 10;
+    public int MaxConflictRetries { get; set; } = 10;
 
     /// <summary>
     /// How often to try again while RBAC forbids the removal, so that fixing the ClusterRole untaints the node
     /// without restarting the plugin. Zero gives up at the first refusal.
     /// </summary>
-    public TimeSpan ForbiddenRetryInterval { get; init; } = TimeSpan.FromMinutes(5);
+    public TimeSpan ForbiddenRetryInterval { get; set; } = TimeSpan.FromMinutes(5);
+}
+
+/// <summary>Checks <see cref="NodeTaintRemoverOptions"/> at start.</summary>
+public sealed class NodeTaintRemoverOptionsValidator : IValidateOptions<NodeTaintRemoverOptions>
+{
+    public ValidateOptionsResult Validate(string? name, NodeTaintRemoverOptions options) =>
+        options.MaxAttempts < 1 || options.MaxConflictRetries < 0 || options.InitialBackoff < TimeSpan.Zero
+            || options.MaxBackoff < options.InitialBackoff || options.ForbiddenRetryInterval < TimeSpan.Zero
+            ? ValidateOptionsResult.Fail("node taint removal: attempts must be at least 1, conflict retries, backoffs and the forbidden retry interval not negative")
+            : ValidateOptionsResult.Success;
 }
 
 public enum TaintRemovalOutcome
@@ -45,16 +56,18 @@ public enum TaintRemovalOutcome
 /// once the driver can serve them. Runs in the background: never blocks startup, never stops the process.
 /// </summary>
 public sealed class NodeTaintRemover(
-    DriverOptions driver,
-    NodeTaintRemoverOptions options,
+    IOptions<DriverOptions> driverOptions,
+    IOptions<NodeTaintRemoverOptions> removerOptions,
     IServiceProvider services,
     IHostApplicationLifetime lifetime,
     ILogger<NodeTaintRemover> logger) : BackgroundService
 {
+    private readonly DriverOptions _driver = driverOptions.Value;
+    private readonly NodeTaintRemoverOptions _options = removerOptions.Value;
     private readonly TaskCompletionSource<TaintRemovalOutcome> _outcome = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>The taint key this driver owns.</summary>
-    public string TaintKey => TaintKeyFor(driver.DriverName);
+    public string TaintKey => TaintKeyFor(_driver.DriverName);
 
     /// <summary>Completes with what the background removal did (for tests and diagnostics).</summary>
     public Task<TaintRemovalOutcome> Outcome => _outcome.Task;
@@ -69,15 +82,14 @@ public sealed class NodeTaintRemover(
             var api = services.GetService<IKubernetesNodeApi>();
             if (api is null)
             {
-                logger.LogDebug("Not running in a Kubernetes cluster; no {TaintKey} taint to remove", TaintKey);
+                KubernetesLog.NotInCluster(logger, TaintKey);
                 return;
             }
             await WaitForStartAsync(stoppingToken).ConfigureAwait(false);
-            var nodeName = options.NodeName ?? NullIfEmpty(Environment.GetEnvironmentVariable("NODE_NAME")) ?? driver.NodeId;
+            var nodeName = _options.NodeName ?? NullIfEmpty(Environment.GetEnvironmentVariable("NODE_NAME")) ?? _driver.NodeId;
             if (nodeName is null)
             {
-                logger.LogWarning(
-                    "Cannot remove the {TaintKey} taint: this node's name is unknown (set NODE_NAME from spec.nodeName or --node-id)", TaintKey);
+                KubernetesLog.NodeNameUnknown(logger, TaintKey);
                 return;
             }
             outcome = await RemoveAsync(api, nodeName, stoppingToken).ConfigureAwait(false);
@@ -88,7 +100,7 @@ public sealed class NodeTaintRemover(
         catch (Exception ex)
         {
             // Never take the driver down over the taint: it only delays scheduling onto this node.
-            logger.LogError(ex, "Removing the {TaintKey} taint failed unexpectedly; the node stays tainted", TaintKey);
+            KubernetesLog.TaintRemovalCrashed(logger, ex, TaintKey);
             outcome = TaintRemovalOutcome.GaveUp;
         }
         finally
@@ -122,7 +134,7 @@ public sealed class NodeTaintRemover(
                     var ours = node.Taints.Where(t => t.Key == TaintKey).ToList();
                     if (ours.Count == 0)
                     {
-                        logger.LogInformation("Node {Node} has no {TaintKey} taint; nothing to remove", nodeName, TaintKey);
+                        KubernetesLog.TaintNotPresent(logger, nodeName, TaintKey);
                         return TaintRemovalOutcome.NotPresent;
                     }
                     var remaining = node.Taints.Where(t => t.Key != TaintKey).ToList();
@@ -130,17 +142,16 @@ public sealed class NodeTaintRemover(
                     {
                         if (forbidden > 0)
                         {
-                            logger.LogInformation("RBAC now allows removing taint {TaintKey} from node {Node} (forbidden {Times} times before)", TaintKey, nodeName, forbidden);
+                            KubernetesLog.TaintNoLongerForbidden(logger, TaintKey, nodeName, forbidden);
                         }
-                        logger.LogInformation(
-                            "Removed taint {TaintKey} ({Effects}) from node {Node} in {ElapsedMs} ms; volume-using pods can now be scheduled here",
-                            TaintKey, string.Join(",", ours.Select(t => t.Effect)), nodeName, Math.Round(Stopwatch.GetElapsedTime(started).TotalMilliseconds));
+                        KubernetesLog.TaintRemoved(
+                            logger, TaintKey, string.Join(",", ours.Select(t => t.Effect)), nodeName, Math.Round(Stopwatch.GetElapsedTime(started).TotalMilliseconds));
                         return TaintRemovalOutcome.Removed;
                     }
                     conflicts++;
-                    if (conflicts <= options.MaxConflictRetries)
+                    if (conflicts <= _options.MaxConflictRetries)
                     {
-                        logger.LogDebug("Node {Node} changed while removing {TaintKey} (conflict {Conflict}); re-reading", nodeName, TaintKey, conflicts);
+                        KubernetesLog.TaintConflict(logger, nodeName, TaintKey, conflicts);
                         continue;
                     }
                     problem = $"node {nodeName} kept changing ({conflicts} conflicts)";
@@ -152,23 +163,21 @@ public sealed class NodeTaintRemover(
                 // Retrying soon cannot help, but an operator may fix the ClusterRole: ask again now and then, and say
                 // it loudly once.
                 forbidden++;
-                var retrying = options.ForbiddenRetryInterval > TimeSpan.Zero;
+                var retrying = _options.ForbiddenRetryInterval > TimeSpan.Zero;
                 if (forbidden == 1)
                 {
-                    logger.LogError(
-                        "Cannot remove taint {TaintKey} from node {Node}: {Reason}. Grant the node plugin's ServiceAccount a ClusterRole rule " +
-                        "apiGroups: [\"\"], resources: [\"nodes\"], verbs: [\"get\", \"patch\"]; until then the node stays tainted{Retry}",
-                        TaintKey, nodeName, ex.Message, retrying ? $" (asking again every {options.ForbiddenRetryInterval})" : string.Empty);
+                    KubernetesLog.TaintForbidden(
+                        logger, TaintKey, nodeName, ex.Message, retrying ? $" (asking again every {_options.ForbiddenRetryInterval})" : string.Empty);
                 }
                 else
                 {
-                    logger.LogDebug("Removing taint {TaintKey} from node {Node} is still forbidden (attempt {Attempt})", TaintKey, nodeName, forbidden);
+                    KubernetesLog.TaintStillForbidden(logger, TaintKey, nodeName, forbidden);
                 }
                 if (!retrying)
                 {
                     return TaintRemovalOutcome.Forbidden;
                 }
-                await Task.Delay(options.ForbiddenRetryInterval, cancellationToken).ConfigureAwait(false);
+                await Task.Delay(_options.ForbiddenRetryInterval, cancellationToken).ConfigureAwait(false);
                 continue;
             }
             catch (Exception ex) when (!cancellationToken.IsCancellationRequested && ex is HttpRequestException or IOException or TimeoutException or System.Text.Json.JsonException)
@@ -177,24 +186,20 @@ public sealed class NodeTaintRemover(
             }
 
             failures++;
-            if (failures >= options.MaxAttempts)
+            if (failures >= _options.MaxAttempts)
             {
-                logger.LogError(
-                    "Giving up removing taint {TaintKey} from node {Node} after {Attempts} attempts: {Reason}. Remove it by hand: kubectl taint node {Node} {TaintKey}-",
-                    TaintKey, nodeName, failures, problem, nodeName, TaintKey);
+                KubernetesLog.TaintRemovalGaveUp(logger, TaintKey, nodeName, failures, problem);
                 return nodeMissing ? TaintRemovalOutcome.NodeNotFound : TaintRemovalOutcome.GaveUp;
             }
             var delay = Backoff(failures);
-            logger.LogWarning(
-                "Could not remove taint {TaintKey} from node {Node} yet: {Reason}; retrying in {DelayMs} ms (attempt {Attempt} of {MaxAttempts})",
-                TaintKey, nodeName, problem, Math.Round(delay.TotalMilliseconds), failures, options.MaxAttempts);
+            KubernetesLog.TaintRemovalRetrying(logger, TaintKey, nodeName, problem, Math.Round(delay.TotalMilliseconds), failures, _options.MaxAttempts);
             await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
         }
     }
 
     private TimeSpan Backoff(int failures)
     {
-        var ceiling = Math.Min(options.MaxBackoff.TotalMilliseconds, options.InitialBackoff.TotalMilliseconds * Math.Pow(2, failures - 1));
+        var ceiling = Math.Min(_options.MaxBackoff.TotalMilliseconds, _options.InitialBackoff.TotalMilliseconds * Math.Pow(2, failures - 1));
         // Half fixed, half jitter: nodes started together do not hit the API in lockstep.
         return TimeSpan.FromMilliseconds(ceiling / 2 + Random.Shared.NextDouble() * ceiling / 2);
     }

@@ -29,9 +29,9 @@ public sealed class AwsBackendRegistrationTests
         var driverOptions = new DriverOptions { Backend = BackendKind.Aws };
         var services = new ServiceCollection();
         services.AddLogging(l => l.ClearProviders());
-        services.AddSingleton(driverOptions);
+        services.AddDriverOptions(driverOptions);
         services.AddSingleton<DriverMetrics>();
-        services.AddAwsBackend(options, driverOptions);
+        services.AddAwsBackend(options);
         await using var provider = services.BuildServiceProvider();
 
         var client = provider.GetRequiredService<IAmazonEC2>();

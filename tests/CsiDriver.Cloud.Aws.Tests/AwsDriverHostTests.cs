@@ -40,4 +40,25 @@ public sealed class AwsDriverHostTests
         var identity = await driver.Services.GetRequiredService<INodeIdentityProvider>().GetAsync(CancellationToken.None);
         Assert.Equal("i-0host", identity.NodeId);
     }
+
+    [Fact]
+    public async Task A_node_whose_instance_metadata_does_not_resolve_fails_at_start_before_the_socket_listens()
+    {
+        using var dir = new TestDirectory("aws-host");
+        var configuration = new DriverConfiguration(
+            new DriverOptions { Endpoint = "unix://" + dir.Path("csi.sock"), Mode = DriverMode.Node, Backend = BackendKind.Aws, LogLevel = "Critical" },
+            new LocalBackendOptions(),
+            new AwsBackendOptions
+            {
+                MetadataSources = ["imds"],
+                // A closed loopback port: IMDS refuses at once.
+                Tuning = new AwsTuning { ImdsEndpoint = "http://127.0.0.1:9" },
+            });
+        await using var app = DriverHost.Build(configuration);
+
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => app.StartAsync());
+
+        Assert.Contains("--instance-id", error.Message, StringComparison.Ordinal);
+        Assert.False(File.Exists(dir.Path("csi.sock")), "the start-up step runs before the CSI socket listens");
+    }
 }

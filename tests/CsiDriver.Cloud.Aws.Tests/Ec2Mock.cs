@@ -59,9 +59,9 @@ public sealed class Ec2Mock : IDisposable
         Pollers = new Ec2Pollers(Caller, Tuning, Metrics, NullLogger<Ec2Pollers>.Instance);
         Devices = new DeviceNameAllocator();
         Attachments = new AttachmentManager(Caller, Pollers, Devices, NullLogger<AttachmentManager>.Instance);
-        Snapshots_ = new SnapshotManager(Caller, Pollers, Options, DriverOptions, NullLogger<SnapshotManager>.Instance);
-        Coalescer = new ModificationCoalescer(Caller, Pollers, Tuning, NullLogger<ModificationCoalescer>.Instance);
-        Provider = new EbsVolumeProvider(Caller, Pollers, Attachments, Snapshots_, Coalescer, Metadata.Object, Options, DriverOptions,
+        Snapshots_ = new SnapshotManager(Caller, Pollers, Microsoft.Extensions.Options.Options.Create(Options), Microsoft.Extensions.Options.Options.Create(DriverOptions), NullLogger<SnapshotManager>.Instance);
+        Coalescer = new ModificationCoalescer(Caller, Pollers, Microsoft.Extensions.Options.Options.Create(new AwsBackendOptions { Tuning = Tuning }), NullLogger<ModificationCoalescer>.Instance);
+        Provider = new EbsVolumeProvider(Caller, Pollers, Attachments, Snapshots_, Coalescer, Metadata.Object, Microsoft.Extensions.Options.Options.Create(Options), Microsoft.Extensions.Options.Options.Create(DriverOptions),
             NullLogger<EbsVolumeProvider>.Instance);
         Metadata.Setup(m => m.GetAsync(It.IsAny<CancellationToken>()))
             .ReturnsAsync(new InstanceMetadata("i-controller", "us-east-1", "us-east-1a", "use1-az1", "m5.large", null));

@@ -5,6 +5,7 @@ using CsiDriver.Core.Errors;
 using CsiDriver.Testing;
 using static CsiDriver.Cloud.Local.Tests.LocalTestSupport;
 using static CsiDriver.Testing.RawBytes;
+using Microsoft.Extensions.Options;
 
 namespace CsiDriver.Cloud.Local.Tests;
 
@@ -110,10 +111,10 @@ public sealed class LocalDataTests
     [Fact]
     public async Task The_node_identity_reports_node_id_zone_and_attach_limit()
     {
-        var local = new LocalBackendOptions { Zone = "rack-7" };
+        var local = Options.Create(new LocalBackendOptions { Zone = "rack-7" });
 
-        var configured = await new LocalNodeIdentity(new DriverOptions { NodeId = "n1", VolumeAttachLimit = 9 }, local).GetAsync(CancellationToken.None);
-        var defaults = await new LocalNodeIdentity(new DriverOptions(), local).GetAsync(CancellationToken.None);
+        var configured = await new LocalNodeIdentity(Options.Create(new DriverOptions { NodeId = "n1", VolumeAttachLimit = 9 }), local).GetAsync(CancellationToken.None);
+        var defaults = await new LocalNodeIdentity(Options.Create(new DriverOptions()), local).GetAsync(CancellationToken.None);
 
         Assert.Equal("n1", configured.NodeId);
         Assert.Equal(9, configured.MaxVolumesPerNode);

@@ -102,17 +102,16 @@ public sealed class AttachmentManager(
             {
                 var request = new AttachVolumeRequest { VolumeId = volumeId, InstanceId = instanceId, Device = device };
                 await ec2.CallAsync("AttachVolume", (c, t) => c.AttachVolumeAsync(request, t), cancellationToken).ConfigureAwait(false);
-                logger.LogInformation("Attaching {VolumeId} to {InstanceId} as {Device}; waiting for EC2 to report it attached", volumeId, instanceId, device);
+                AwsBackendLog.Attaching(logger, volumeId, instanceId, device);
                 var waitStarted = System.Diagnostics.Stopwatch.GetTimestamp();
                 await WaitAttachedAsync(volumeId, instanceId, cancellationToken).ConfigureAwait(false);
-                logger.LogInformation("Attached {VolumeId} to {InstanceId} as {Device} after waiting {ElapsedMs} ms", volumeId, instanceId, device,
-                    (long)System.Diagnostics.Stopwatch.GetElapsedTime(waitStarted).TotalMilliseconds);
+                AwsBackendLog.Attached(logger, volumeId, instanceId, device, (long)System.Diagnostics.Stopwatch.GetElapsedTime(waitStarted).TotalMilliseconds);
                 return Context(device);
             }
             catch (StorageException ex) when (IsNameInUse(ex) && attempt < MaxNameConflicts)
             {
                 // EC2 knows of a name our view of the instance did not (attached by someone else just now).
-                logger.LogWarning("Device {Device} on {InstanceId} is in use, picking another: {Message}", device, instanceId, ex.Message);
+                AwsBackendLog.DeviceNameInUse(logger, device, instanceId, ex.Message);
                 devices.Release(instanceId, volumeId);
                 inUse.Add(device);
             }
@@ -161,10 +160,10 @@ public sealed class AttachmentManager(
             catch (StorageException ex) when (ex.Kind is not FailureKind.Unavailable)
             {
                 devices.Release(instanceId, volumeId);
-                logger.LogDebug("EC2 refused attaching {VolumeId} to {InstanceId} directly, describing them: {Message}", volumeId, instanceId, ex.Message);
+                AwsBackendLog.AttachRefused(logger, volumeId, instanceId, ex.Message);
                 return null;
             }
-            logger.LogInformation("Attaching {VolumeId} to {InstanceId} as {Device}; waiting for EC2 to report it attached", volumeId, instanceId, device);
+            AwsBackendLog.Attaching(logger, volumeId, instanceId, device);
             if (await WaitAttachedAsync(volumeId, instanceId, cancellationToken).ConfigureAwait(false) is { } volume)
             {
                 // A readonly mark left by an earlier read-only publish that never finished: this publish is read-write.
@@ -180,7 +179,7 @@ public sealed class AttachmentManager(
             {
                 devices.Release(instanceId, volumeId);
             }
-            logger.LogDebug("Attaching {VolumeId} to {InstanceId} (sent: {Sent}) failed: {Message}", volumeId, instanceId, sent, ex.Message);
+            AwsBackendLog.AttachFailed(logger, volumeId, instanceId, sent, ex.Message);
             throw;
         }
     }
@@ -219,7 +218,7 @@ public sealed class AttachmentManager(
                 try
                 {
                     await ec2.CallAsync("DetachVolume", (c, t) => c.DetachVolumeAsync(request, t), cancellationToken).ConfigureAwait(false);
-                    logger.LogInformation("Detaching {VolumeId} from {InstanceId}", volumeId, attachment.InstanceId);
+                    AwsBackendLog.Detaching(logger, volumeId, attachment.InstanceId);
                 }
                 catch (StorageException ex) when (IsAlreadyDetached(ex))
                 {
@@ -248,10 +247,10 @@ public sealed class AttachmentManager(
         }
         catch (StorageException ex) when (ex.Kind is not FailureKind.Unavailable)
         {
-            logger.LogDebug("EC2 refused detaching {VolumeId} from {InstanceId} directly, describing it: {Message}", volumeId, instanceId, ex.Message);
+            AwsBackendLog.DetachRefused(logger, volumeId, instanceId, ex.Message);
             return false;
         }
-        logger.LogInformation("Detaching {VolumeId} from {InstanceId}", volumeId, instanceId);
+        AwsBackendLog.Detaching(logger, volumeId, instanceId);
         if (await WaitDetachedAsync(volumeId, instanceId, cancellationToken).ConfigureAwait(false) is { } detached)
         {
             // The readonly mark of a read-only publish goes with the attachment, read from the wait's own answer.
@@ -266,8 +265,7 @@ public sealed class AttachmentManager(
         var waitStarted = System.Diagnostics.Stopwatch.GetTimestamp();
         var volume = await pollers.Volumes.WaitAsync(volumeId, v => FindAttachment(v, instanceId) is not { } a || a.State == VolumeAttachmentState.Detached,
             new WaitSpec($"volume {volumeId} to detach from {instanceId}"), cancellationToken).ConfigureAwait(false);
-        logger.LogInformation("Detached {VolumeId} from {InstanceId} after waiting {ElapsedMs} ms", volumeId, instanceId,
-            (long)System.Diagnostics.Stopwatch.GetElapsedTime(waitStarted).TotalMilliseconds);
+        AwsBackendLog.Detached(logger, volumeId, instanceId, (long)System.Diagnostics.Stopwatch.GetElapsedTime(waitStarted).TotalMilliseconds);
         devices.Release(instanceId, volumeId);
         return volume;
     }

@@ -40,7 +40,7 @@ public sealed class Ec2Caller(Ec2Clients clients, Ec2CallPacer pacer, DriverMetr
         {
             var throttled = Ec2ErrorMapper.IsThrottling(ex.ErrorCode);
             metrics.CloudCall(Backend, action, Stopwatch.GetElapsedTime(started), ex.ErrorCode ?? "Unknown", throttled);
-            logger.LogDebug("EC2 {Action} failed: {ErrorCode} {Message} (request {RequestId})", action, ex.ErrorCode, ex.Message, ex.RequestId);
+            AwsBackendLog.Ec2CallFailed(logger, action, ex.ErrorCode, ex.Message, ex.RequestId);
             throw Ec2ErrorMapper.Map(action, ex);
         }
         catch (Exception ex) when (ex is AmazonClientException or HttpRequestException or OperationCanceledException or IOException)
@@ -48,7 +48,7 @@ public sealed class Ec2Caller(Ec2Clients clients, Ec2CallPacer pacer, DriverMetr
             // Out of retry capacity, the SDK wraps the last EC2 error: count it under its real code.
             var code = Ec2ErrorMapper.ServiceError(ex)?.ErrorCode;
             metrics.CloudCall(Backend, action, Stopwatch.GetElapsedTime(started), code ?? "ClientError", Ec2ErrorMapper.IsThrottling(code));
-            logger.LogDebug("EC2 {Action} did not reach EC2: {Message}", action, ex.Message);
+            AwsBackendLog.Ec2Unreachable(logger, action, ex.Message);
             throw Ec2ErrorMapper.Map(action, ex);
         }
     }

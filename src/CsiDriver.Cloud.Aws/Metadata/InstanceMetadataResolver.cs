@@ -1,6 +1,7 @@
 using CsiDriver.Core;
 using CsiDriver.Core.Errors;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace CsiDriver.Cloud.Aws.Metadata;
 
@@ -10,13 +11,16 @@ namespace CsiDriver.Cloud.Aws.Metadata;
 /// --metadata-sources until one answers. A failure is not cached, so the next call tries again.
 /// </summary>
 public sealed class InstanceMetadataResolver(
-    AwsBackendOptions options,
-    DriverOptions driverOptions,
+    IOptions<AwsBackendOptions> awsOptions,
+    IOptions<DriverOptions> driver,
     ImdsClient? imds,
     KubernetesNodeMetadata? kubernetes,
     ILogger<InstanceMetadataResolver> logger,
     Func<string, string?>? environment = null) : IInstanceMetadataProvider
 {
+    private readonly AwsBackendOptions _options = awsOptions.Value;
+    private readonly DriverOptions _driverOptions = driver.Value;
+
     private readonly Func<string, string?> _environment = environment ?? Environment.GetEnvironmentVariable;
     private readonly SemaphoreSlim _lock = new(1, 1);
     private InstanceMetadata? _resolved;
@@ -40,14 +44,14 @@ public sealed class InstanceMetadataResolver(
 
     private async Task<InstanceMetadata> ResolveAsync(CancellationToken cancellationToken)
     {
-        if (options.InstanceId is { Length: > 0 } id && options.AvailabilityZone is { Length: > 0 } az)
+        if (_options.InstanceId is { Length: > 0 } id && _options.AvailabilityZone is { Length: > 0 } az)
         {
-            var region = options.Region ?? _environment("AWS_REGION") ?? _environment("AWS_DEFAULT_REGION") ?? InstanceMetadata.RegionOfZone(az)
+            var region = _options.Region ?? _environment("AWS_REGION") ?? _environment("AWS_DEFAULT_REGION") ?? InstanceMetadata.RegionOfZone(az)
                 ?? throw StorageException.InvalidArgument($"cannot tell the region of zone {az}; give --region");
             return Override(new InstanceMetadata(id, region, az, null, null, null));
         }
         var failures = new List<string>();
-        foreach (var source in options.MetadataSources)
+        foreach (var source in _options.MetadataSources)
         {
             try
             {
@@ -62,13 +66,12 @@ public sealed class InstanceMetadataResolver(
                     failures.Add($"{source}: not available in this process");
                     continue;
                 }
-                logger.LogInformation("Instance metadata from {Source}: {InstanceId} in {Zone} ({InstanceType})",
-                    source, found.InstanceId, found.AvailabilityZone, found.InstanceType);
+                AwsBackendLog.MetadataResolved(logger, source, found.InstanceId, found.AvailabilityZone, found.InstanceType);
                 return Override(found);
             }
             catch (Exception ex) when (ex is StorageException or HttpRequestException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
             {
-                logger.LogWarning("Instance metadata source {Source} failed: {Message}", source, ex.Message);
+                AwsBackendLog.MetadataSourceFailed(logger, source, ex.Message);
                 failures.Add($"{source}: {ex.Message}");
             }
         }
@@ -77,16 +80,16 @@ public sealed class InstanceMetadataResolver(
     }
 
     private string NodeName() =>
-        _environment("NODE_NAME") ?? _environment("CSI_NODE_NAME") ?? driverOptions.NodeId
+        _environment("NODE_NAME") ?? _environment("CSI_NODE_NAME") ?? _driverOptions.NodeId
         ?? throw StorageException.FailedPrecondition("the Kubernetes metadata source needs the node name (NODE_NAME or --node-id)");
 
     private InstanceMetadata Override(InstanceMetadata found) => found with
     {
-        InstanceId = options.InstanceId ?? found.InstanceId,
-        AvailabilityZone = options.AvailabilityZone ?? found.AvailabilityZone,
-        AvailabilityZoneId = options.AvailabilityZoneId ?? found.AvailabilityZoneId,
-        InstanceType = options.InstanceType ?? found.InstanceType,
-        OutpostArn = options.OutpostArn ?? found.OutpostArn,
-        Region = options.Region ?? found.Region,
+        InstanceId = _options.InstanceId ?? found.InstanceId,
+        AvailabilityZone = _options.AvailabilityZone ?? found.AvailabilityZone,
+        AvailabilityZoneId = _options.AvailabilityZoneId ?? found.AvailabilityZoneId,
+        InstanceType = _options.InstanceType ?? found.InstanceType,
+        OutpostArn = _options.OutpostArn ?? found.OutpostArn,
+        Region = _options.Region ?? found.Region,
     };
 }

@@ -4,6 +4,7 @@ using CsiDriver.Cloud.Aws.Volumes;
 using CsiDriver.Core;
 using CsiDriver.Core.Node;
 using CsiDriver.Core.Volumes;
+using Microsoft.Extensions.Options;
 
 namespace CsiDriver.Cloud.Aws.Node;
 
@@ -15,19 +16,21 @@ namespace CsiDriver.Cloud.Aws.Node;
 public sealed class AwsNodeIdentityProvider(
     IInstanceMetadataProvider metadata,
     EbsDeviceFinder devices,
-    DriverOptions driverOptions) : INodeIdentityProvider
+    IOptions<DriverOptions> driver) : INodeIdentityProvider
 {
+    private readonly DriverOptions _driverOptions = driver.Value;
+
     public async Task<NodeIdentity> GetAsync(CancellationToken cancellationToken)
     {
         var instance = await metadata.GetAsync(cancellationToken).ConfigureAwait(false);
-        var limit = driverOptions.VolumeAttachLimit > 0
-            ? driverOptions.VolumeAttachLimit
+        var limit = _driverOptions.VolumeAttachLimit > 0
+            ? _driverOptions.VolumeAttachLimit
             : InstanceAttachLimits.For(instance.InstanceType, instance.NetworkInterfaces, devices.CountInstanceStoreDisks(), instance.EbsVolumesAtLaunch);
         var topology = new TopologySegments { [EbsVolumeProvider.ZoneKey] = instance.AvailabilityZone };
         if (instance.AvailabilityZoneId is { Length: > 0 } zoneId)
         {
             topology[EbsVolumeProvider.ZoneIdKey] = zoneId;
         }
-        return new NodeIdentity(driverOptions.NodeId ?? instance.InstanceId, limit, topology);
+        return new NodeIdentity(_driverOptions.NodeId ?? instance.InstanceId, limit, topology);
     }
 }

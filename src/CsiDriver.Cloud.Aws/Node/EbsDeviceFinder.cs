@@ -2,6 +2,7 @@ using CsiDriver.Cloud.Aws.Attachments;
 using CsiDriver.Core.Errors;
 using CsiDriver.Core.Node;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace CsiDriver.Cloud.Aws.Node;
 
@@ -18,8 +19,10 @@ namespace CsiDriver.Cloud.Aws.Node;
 /// </list>
 /// Paths are rooted at <see cref="AwsTuning.HostRoot"/> so tests can build a fake /dev and /sys.
 /// </summary>
-public sealed class EbsDeviceFinder(AwsTuning tuning, ILogger<EbsDeviceFinder> logger) : IDeviceFinder
+public sealed class EbsDeviceFinder(IOptions<AwsBackendOptions> options, ILogger<EbsDeviceFinder> logger) : IDeviceFinder
 {
+    private readonly AwsTuning _tuning = options.Value.Tuning;
+
     public const string NvmeLinkPrefix = "nvme-Amazon_Elastic_Block_Store_";
     public const string InstanceStoreModel = "Amazon EC2 NVMe Instance Storage";
 
@@ -41,8 +44,7 @@ public sealed class EbsDeviceFinder(AwsTuning tuning, ILogger<EbsDeviceFinder> l
             {
                 return Task.FromResult(DevicePath(name));
             }
-            logger.LogWarning("Link {Link} points to {Device} whose serial is {Serial}, not {Expected}; ignoring the stale link",
-                link, name, actual, serial);
+            AwsBackendLog.StaleDeviceLink(logger, link, name, actual, serial);
         }
 
         var scanned = ScanNvme(serial);
@@ -148,5 +150,5 @@ public sealed class EbsDeviceFinder(AwsTuning tuning, ILogger<EbsDeviceFinder> l
 
     private static string DevicePath(string name) => "/dev/" + name;
 
-    private string HostPath(string relative) => Path.Combine(tuning.HostRoot, relative);
+    private string HostPath(string relative) => Path.Combine(_tuning.HostRoot, relative);
 }

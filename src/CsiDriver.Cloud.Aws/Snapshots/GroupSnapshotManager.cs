@@ -11,6 +11,7 @@ using CsiDriver.Core.Errors;
 using CsiDriver.Core.Volumes;
 using Microsoft.Extensions.Logging;
 using SnapshotInfo = CsiDriver.Core.Volumes.SnapshotInfo;
+using Microsoft.Extensions.Options;
 
 namespace CsiDriver.Cloud.Aws.Snapshots;
 
@@ -31,11 +32,14 @@ public sealed partial class GroupSnapshotManager(
     Ec2Caller ec2,
     Ec2Pollers pollers,
     SnapshotManager snapshots,
-    AwsBackendOptions options,
-    DriverOptions driverOptions,
+    IOptions<AwsBackendOptions> awsOptions,
+    IOptions<DriverOptions> driver,
     ILogger<GroupSnapshotManager> logger,
     TimeProvider? time = null) : IGroupSnapshotProvider
 {
+    private readonly AwsBackendOptions _options = awsOptions.Value;
+    private readonly DriverOptions _driverOptions = driver.Value;
+
     public const string GroupIdPrefix = "vgs-";
     public const string GroupSnapshotNameKey = "csi.storage.k8s.io/volumegroupsnapshot/name";
     public const string GroupSnapshotNamespaceKey = "csi.storage.k8s.io/volumegroupsnapshot/namespace";
@@ -99,7 +103,7 @@ public sealed partial class GroupSnapshotManager(
         {
             [EbsTags.GroupSnapshotName] = name,
             [EbsTags.GroupSnapshotId] = groupId,
-            [EbsTags.ManagedBy] = driverOptions.DriverName,
+            [EbsTags.ManagedBy] = _driverOptions.DriverName,
         };
         AddFromParameter(driverTags, EbsTags.VolumeGroupSnapshotName, parameters, GroupSnapshotNameKey);
         AddFromParameter(driverTags, EbsTags.VolumeGroupSnapshotNamespace, parameters, GroupSnapshotNamespaceKey);
@@ -112,11 +116,11 @@ public sealed partial class GroupSnapshotManager(
                 ExcludeBootVolume = rootVolume is null || !wanted.Contains(rootVolume),
                 ExcludeDataVolumeIds = others,
             },
-            Description = $"Created by {driverOptions.DriverName} for group {name}",
+            Description = $"Created by {_driverOptions.DriverName} for group {name}",
             TagSpecifications = [new TagSpecification
             {
                 ResourceType = ResourceType.Snapshot,
-                Tags = EbsTags.Build(options.ExtraTags, tagSpecifications, templateValues, driverTags),
+                Tags = EbsTags.Build(_options.ExtraTags, tagSpecifications, templateValues, driverTags),
             }],
         };
         var response = await ec2.CallAsync("CreateSnapshots", (c, t) => c.CreateSnapshotsAsync(request, t), cancellationToken).ConfigureAwait(false);
@@ -153,7 +157,7 @@ public sealed partial class GroupSnapshotManager(
     /// </summary>
     private async Task<GroupSnapshotInfo> AwaitCompletionAsync(string name, GroupSnapshotInfo group, DateTimeOffset? deadline, CancellationToken cancellationToken)
     {
-        if (group.ReadyToUse || options.GroupSnapshotWait <= TimeSpan.Zero)
+        if (group.ReadyToUse || _options.GroupSnapshotWait <= TimeSpan.Zero)
         {
             return group;
         }
@@ -196,7 +200,7 @@ public sealed partial class GroupSnapshotManager(
     /// (a tenth of it, at least a second, is kept for the answer to reach the caller).</summary>
     private TimeSpan WaitWindow(DateTimeOffset? deadline)
     {
-        var window = options.GroupSnapshotWait;
+        var window = _options.GroupSnapshotWait;
         if (deadline is { } end)
         {
             var left = end - _time.GetUtcNow();
@@ -371,12 +375,12 @@ public sealed partial class GroupSnapshotManager(
         }
     }
 
-    [LoggerMessage(EventId = 2101, Level = LogLevel.Information, Message = "Created group snapshot {GroupSnapshotId} ({Name}): {Count} volumes of instance {InstanceId} at one point in time")]
+    [LoggerMessage(EventId = 2208, Level = LogLevel.Information, Message = "Created group snapshot {GroupSnapshotId} ({Name}): {Count} volumes of instance {InstanceId} at one point in time")]
     private static partial void LogCreated(ILogger logger, string groupSnapshotId, string name, int count, string instanceId);
 
-    [LoggerMessage(EventId = 2102, Level = LogLevel.Information, Message = "Deleted group snapshot {GroupSnapshotId} ({Count} members)")]
+    [LoggerMessage(EventId = 2209, Level = LogLevel.Information, Message = "Deleted group snapshot {GroupSnapshotId} ({Count} members)")]
     private static partial void LogDeleted(ILogger logger, string groupSnapshotId, int count);
 
-    [LoggerMessage(EventId = 2103, Level = LogLevel.Information, Message = "Group snapshot {GroupSnapshotId} ({Name}): {Pending} of {Count} snapshots still pending in EC2 after {Seconds:0.#}s; answered DEADLINE_EXCEEDED so the caller asks again")]
+    [LoggerMessage(EventId = 2210, Level = LogLevel.Information, Message = "Group snapshot {GroupSnapshotId} ({Name}): {Pending} of {Count} snapshots still pending in EC2 after {Seconds:0.#}s; answered DEADLINE_EXCEEDED so the caller asks again")]
     private static partial void LogStillPending(ILogger logger, string groupSnapshotId, string name, int pending, int count, double seconds);
 }

@@ -7,6 +7,7 @@ using CsiDriver.Core;
 using CsiDriver.Core.Errors;
 using CsiDriver.Core.Observability;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace CsiDriver.Cloud.Aws.Snapshots;
 
@@ -24,11 +25,14 @@ public sealed record CopyProgress(bool AllCompleted, IReadOnlyList<string> Failu
 public sealed partial class SnapshotCopier(
     RegionalEc2 regions,
     AwsHomeRegion home,
-    AwsBackendOptions options,
-    DriverOptions driverOptions,
+    IOptions<AwsBackendOptions> awsOptions,
+    IOptions<DriverOptions> driver,
     DriverMetrics metrics,
     ILogger<SnapshotCopier> logger)
 {
+    private readonly AwsBackendOptions _options = awsOptions.Value;
+    private readonly DriverOptions _driverOptions = driver.Value;
+
     private readonly ConcurrentDictionary<string, SemaphoreSlim> _starting = new(StringComparer.Ordinal);
 
     public string HomeRegion => home.Name;
@@ -107,7 +111,7 @@ public sealed partial class SnapshotCopier(
             {
                 [CopyPlan.CopyOfTag] = source.SnapshotId,
                 [CopyPlan.CopySourceRegionTag] = home.Name,
-                [EbsTags.ManagedBy] = driverOptions.DriverName,
+                [EbsTags.ManagedBy] = _driverOptions.DriverName,
             };
             foreach (var key in new[] { EbsTags.VolumeSnapshotName, EbsTags.VolumeSnapshotNamespace, EbsTags.VolumeSnapshotContentName })
             {
@@ -120,13 +124,13 @@ public sealed partial class SnapshotCopier(
             {
                 SourceRegion = home.Name,
                 SourceSnapshotId = source.SnapshotId,
-                Description = $"Copy of {source.SnapshotId} from {home.Name} by {driverOptions.DriverName}",
+                Description = $"Copy of {source.SnapshotId} from {home.Name} by {_driverOptions.DriverName}",
                 Encrypted = plan.Encrypted ? true : null,
                 KmsKeyId = plan.KmsKeyIds.GetValueOrDefault(region),
                 TagSpecifications = [new TagSpecification
                 {
                     ResourceType = ResourceType.Snapshot,
-                    Tags = EbsTags.Build(options.ExtraTags, [], new Dictionary<string, string>(), tags),
+                    Tags = EbsTags.Build(_options.ExtraTags, [], new Dictionary<string, string>(), tags),
                 }],
             };
             var response = await caller.CallAsync("CopySnapshot", (c, t) => c.CopySnapshotAsync(request, t), cancellationToken).ConfigureAwait(false);
@@ -169,15 +173,15 @@ public sealed partial class SnapshotCopier(
         LogCopyFailed(logger, sourceSnapshotId, region, message);
     }
 
-    [LoggerMessage(EventId = 2111, Level = LogLevel.Information, Message = "Started copy {CopyId} in {Region} of snapshot {SnapshotId}")]
+    [LoggerMessage(EventId = 2211, Level = LogLevel.Information, Message = "Started copy {CopyId} in {Region} of snapshot {SnapshotId}")]
     private static partial void LogCopyStarted(ILogger logger, string copyId, string region, string snapshotId);
 
-    [LoggerMessage(EventId = 2112, Level = LogLevel.Warning, Message = "Snapshot {SnapshotId}, copy to {Region}: {Message}; retried at the next status check")]
+    [LoggerMessage(EventId = 2212, Level = LogLevel.Warning, Message = "Snapshot {SnapshotId}, copy to {Region}: {Message}; retried at the next status check")]
     private static partial void LogCopyFailed(ILogger logger, string snapshotId, string region, string message);
 
-    [LoggerMessage(EventId = 2113, Level = LogLevel.Information, Message = "Deleted copy {CopyId} in {Region} of snapshot {SnapshotId}")]
+    [LoggerMessage(EventId = 2213, Level = LogLevel.Information, Message = "Deleted copy {CopyId} in {Region} of snapshot {SnapshotId}")]
     private static partial void LogCopyDeleted(ILogger logger, string copyId, string region, string snapshotId);
 
-    [LoggerMessage(EventId = 2114, Level = LogLevel.Information, Message = "Snapshot {SnapshotId}: copies in {Regions} kept (copySnapshotDeletionPolicy=Retain)")]
+    [LoggerMessage(EventId = 2214, Level = LogLevel.Information, Message = "Snapshot {SnapshotId}: copies in {Regions} kept (copySnapshotDeletionPolicy=Retain)")]
     private static partial void LogRetained(ILogger logger, string snapshotId, string regions);
 }

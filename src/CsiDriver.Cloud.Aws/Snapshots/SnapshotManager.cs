@@ -8,6 +8,7 @@ using CsiDriver.Core.Errors;
 using CsiDriver.Core.Volumes;
 using SnapshotInfo = CsiDriver.Core.Volumes.SnapshotInfo;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace CsiDriver.Cloud.Aws.Snapshots;
 
@@ -15,11 +16,14 @@ namespace CsiDriver.Cloud.Aws.Snapshots;
 public sealed class SnapshotManager(
     Ec2Caller ec2,
     Ec2Pollers pollers,
-    AwsBackendOptions options,
-    DriverOptions driverOptions,
+    IOptions<AwsBackendOptions> awsOptions,
+    IOptions<DriverOptions> driver,
     ILogger<SnapshotManager> logger,
     SnapshotCopier? copier = null)
 {
+    private readonly AwsBackendOptions _options = awsOptions.Value;
+    private readonly DriverOptions _driverOptions = driver.Value;
+
     public const string FastSnapshotRestoreZonesKey = "fastSnapshotRestoreAvailabilityZones";
     public const string SnapshotNameKey = "csi.storage.k8s.io/volumesnapshot/name";
     public const string SnapshotNamespaceKey = "csi.storage.k8s.io/volumesnapshot/namespace";
@@ -32,7 +36,7 @@ public sealed class SnapshotManager(
         var driverTags = new Dictionary<string, string>(StringComparer.Ordinal)
         {
             [EbsTags.SnapshotName] = name,
-            [EbsTags.ManagedBy] = driverOptions.DriverName,
+            [EbsTags.ManagedBy] = _driverOptions.DriverName,
         };
         AddIfPresent(driverTags, EbsTags.VolumeSnapshotName, templateValues, TagTemplate.VolumeSnapshotName);
         AddIfPresent(driverTags, EbsTags.VolumeSnapshotNamespace, templateValues, TagTemplate.VolumeSnapshotNamespace);
@@ -41,7 +45,7 @@ public sealed class SnapshotManager(
         {
             driverTags[key] = value;
         }
-        var tags = EbsTags.Build(options.ExtraTags, tagSpecifications, templateValues, driverTags);
+        var tags = EbsTags.Build(_options.ExtraTags, tagSpecifications, templateValues, driverTags);
 
         var existing = await FindByNameAsync(name, cancellationToken).ConfigureAwait(false);
         if (existing is not null)
@@ -55,19 +59,19 @@ public sealed class SnapshotManager(
         }
 
         // The source must exist: read on the volume poller's next round (within one poll interval), not a call of its own.
-        if (await pollers.Volumes.GetAsync(sourceVolumeId, options.Tuning.PollInitialInterval, cancellationToken).ConfigureAwait(false) is null)
+        if (await pollers.Volumes.GetAsync(sourceVolumeId, _options.Tuning.PollInitialInterval, cancellationToken).ConfigureAwait(false) is null)
         {
             throw StorageException.NotFound($"source volume {sourceVolumeId} does not exist");
         }
         var request = new CreateSnapshotRequest
         {
             VolumeId = sourceVolumeId,
-            Description = $"Created by {driverOptions.DriverName} for {name}",
+            Description = $"Created by {_driverOptions.DriverName} for {name}",
             TagSpecifications = [new TagSpecification { ResourceType = ResourceType.Snapshot, Tags = tags }],
         };
         var response = await ec2.CallAsync("CreateSnapshot", (c, t) => c.CreateSnapshotAsync(request, t), cancellationToken).ConfigureAwait(false);
         var snapshot = response.Snapshot ?? throw StorageException.Internal("EC2 CreateSnapshot returned no snapshot");
-        logger.LogInformation("Created snapshot {SnapshotId} of {VolumeId} for {Name}", snapshot.SnapshotId, sourceVolumeId, name);
+        AwsBackendLog.SnapshotCreated(logger, snapshot.SnapshotId, sourceVolumeId, name);
 
         if (fsrZones.Count > 0)
         {
@@ -88,7 +92,7 @@ public sealed class SnapshotManager(
         {
             var request = new DeleteSnapshotRequest { SnapshotId = snapshotId };
             await ec2.CallAsync("DeleteSnapshot", (c, t) => c.DeleteSnapshotAsync(request, t), cancellationToken).ConfigureAwait(false);
-            logger.LogInformation("Deleted snapshot {SnapshotId}", snapshotId);
+            AwsBackendLog.SnapshotDeleted(logger, snapshotId);
         }
         catch (StorageException ex) when (ex.Kind == FailureKind.NotFound)
         {

@@ -10,6 +10,7 @@ using CsiDriver.Core.Errors;
 using CsiDriver.Core.Volumes;
 using SnapshotInfo = CsiDriver.Core.Volumes.SnapshotInfo;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace CsiDriver.Cloud.Aws.Volumes;
 
@@ -21,10 +22,13 @@ public sealed class EbsVolumeProvider(
     SnapshotManager snapshots,
     ModificationCoalescer modifications,
     IInstanceMetadataProvider metadata,
-    AwsBackendOptions options,
-    DriverOptions driverOptions,
+    IOptions<AwsBackendOptions> awsOptions,
+    IOptions<DriverOptions> driver,
     ILogger<EbsVolumeProvider> logger) : IVolumeProvider
 {
+    private readonly AwsBackendOptions _options = awsOptions.Value;
+    private readonly DriverOptions _driverOptions = driver.Value;
+
     private readonly CreationTokens _tokens = new();
 
     public const long GiB = 1L << 30;
@@ -134,8 +138,7 @@ public sealed class EbsVolumeProvider(
                 var response = await ec2.CallAsync("CreateVolume", (c, t) => c.CreateVolumeAsync(request, t), cancellationToken).ConfigureAwait(false);
                 created = response.Volume ?? throw StorageException.Internal("EC2 CreateVolume returned no volume");
             }
-            logger.LogInformation("Created volume {VolumeId} for {Name}: {SizeGiB} GiB {Type} in {Zone} (client token attempt {Attempt})",
-                created.VolumeId, spec.Name, sizeGiB, parameters.VolumeType, created.AvailabilityZone, attempt);
+            AwsBackendLog.VolumeCreated(logger, created.VolumeId, spec.Name, sizeGiB, parameters.VolumeType, created.AvailabilityZone, attempt);
 
             // A replayed token answers with the old volume as it is now: already going or gone means burned.
             var (available, missing) = IsGone(created.State)
@@ -168,7 +171,7 @@ public sealed class EbsVolumeProvider(
         {
             var request = new DeleteVolumeRequest { VolumeId = volumeId };
             await ec2.CallAsync("DeleteVolume", (c, t) => c.DeleteVolumeAsync(request, t), cancellationToken).ConfigureAwait(false);
-            logger.LogInformation("Deleted volume {VolumeId}", volumeId);
+            AwsBackendLog.VolumeDeleted(logger, volumeId);
         }
         catch (StorageException ex) when (ex.Kind == FailureKind.NotFound)
         {
@@ -354,7 +357,7 @@ public sealed class EbsVolumeProvider(
         var tags = new Dictionary<string, string>(StringComparer.Ordinal)
         {
             [EbsTags.VolumeName] = name,
-            [EbsTags.ManagedBy] = driverOptions.DriverName,
+            [EbsTags.ManagedBy] = _driverOptions.DriverName,
         };
         if (parameters.TemplateValues.TryGetValue(TagTemplate.PvcName, out var pvc))
         {
@@ -378,7 +381,7 @@ public sealed class EbsVolumeProvider(
         {
             driverTags[EbsTags.ClientTokenAttempt] = attempt.ToString(System.Globalization.CultureInfo.InvariantCulture);
         }
-        return EbsTags.Build(options.ExtraTags, parameters.TagSpecifications, parameters.TemplateValues, driverTags);
+        return EbsTags.Build(_options.ExtraTags, parameters.TagSpecifications, parameters.TemplateValues, driverTags);
     }
 
     private Task<Volume?> FindByNameAsync(string name, CancellationToken cancellationToken) =>
@@ -441,14 +444,14 @@ public sealed class EbsVolumeProvider(
         catch (StorageException ex) when (failedInEc2)
         {
             _tokens.Burned(name, attempt);
-            logger.LogWarning("Volume {VolumeId} failed to create, deleting it: {Message}", volumeId, ex.Message);
+            AwsBackendLog.FailedVolumeDeleting(logger, volumeId, ex.Message);
             try
             {
                 await DeleteVolumeAsync(volumeId, CancellationToken.None).ConfigureAwait(false);
             }
             catch (StorageException deleteError)
             {
-                logger.LogWarning("Could not delete failed volume {VolumeId}: {Message}", volumeId, deleteError.Message);
+                AwsBackendLog.FailedVolumeNotDeleted(logger, volumeId, deleteError.Message);
             }
             throw;
         }

@@ -2,8 +2,10 @@ using Amazon.EC2;
 using Amazon.EC2.Model;
 using CsiDriver.Cloud.Aws.Ec2;
 using CsiDriver.Cloud.Aws.Waiting;
+using CsiDriver.Core.Concurrency;
 using CsiDriver.Core.Errors;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace CsiDriver.Cloud.Aws.Volumes;
 
@@ -29,19 +31,27 @@ public sealed record ModifyTarget(int? SizeGiB = null, string? VolumeType = null
 /// change that arrive together must be one call or the second fails for hours. Requests to a volume
 /// gather in an open batch for a short window; requests arriving while a batch is being applied gather in
 /// the next one. A request that conflicts with the open batch (another type, other IOPS) opens the next batch.
-/// Every caller awaits the outcome of the batch holding its request.
+/// Every caller awaits the outcome of the batch holding its request. Each volume's drain loop runs under
+/// <see cref="BackgroundLoops"/>: when the host stops it ends, and the batches it had not applied fail with UNAVAILABLE.
 /// </summary>
 public sealed class ModificationCoalescer(
     Ec2Caller ec2,
     Ec2Pollers pollers,
-    AwsTuning tuning,
-    ILogger<ModificationCoalescer> logger)
+    IOptions<AwsBackendOptions> options,
+    ILogger<ModificationCoalescer> logger,
+    BackgroundLoops? loops = null)
 {
+    private readonly AwsTuning _tuning = options.Value.Tuning;
+    private readonly BackgroundLoops _loops = loops ?? new BackgroundLoops();
     private readonly Dictionary<string, VolumeQueue> _queues = new(StringComparer.Ordinal);
 
     /// <summary>Applies the target to the volume (with whatever was folded in) and returns the volume after EC2 accepted it.</summary>
     public Task<Volume> SubmitAsync(string volumeId, ModifyTarget target, CancellationToken cancellationToken)
     {
+        if (_loops.Stopping.IsCancellationRequested)
+        {
+            throw BackgroundLoops.ShuttingDown();
+        }
         Batch batch;
         lock (_queues)
         {
@@ -58,7 +68,17 @@ public sealed class ModificationCoalescer(
             if (!queue.Running)
             {
                 queue.Running = true;
-                _ = Task.Run(() => DrainAsync(volumeId, queue), CancellationToken.None);
+                try
+                {
+                    _ = _loops.Start(stopping => DrainAsync(volumeId, queue, stopping));
+                }
+                catch (StorageException ex)
+                {
+                    // Stopping: nothing will apply this batch.
+                    queue.Running = false;
+                    _queues.Remove(volumeId);
+                    batch.Completion.TrySetException(ex);
+                }
             }
         }
         return batch.Completion.Task.WaitAsync(cancellationToken);
@@ -71,20 +91,41 @@ public sealed class ModificationCoalescer(
         return batch;
     }
 
-    private async Task DrainAsync(string volumeId, VolumeQueue queue)
+    private async Task DrainAsync(string volumeId, VolumeQueue queue, CancellationToken stopping)
+    {
+        try
+        {
+            await DrainBatchesAsync(volumeId, queue, stopping).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        {
+            lock (_queues)
+            {
+                foreach (var batch in queue.Pending)
+                {
+                    batch.Completion.TrySetException(BackgroundLoops.ShuttingDown());
+                }
+                queue.Pending.Clear();
+                queue.Running = false;
+                _queues.Remove(volumeId);
+            }
+        }
+    }
+
+    private async Task DrainBatchesAsync(string volumeId, VolumeQueue queue, CancellationToken stopping)
     {
         while (true)
         {
             // Let partners of the first request arrive (an expand and a modify sent by two sidecars). The volume is
             // read meanwhile: on a Describe made for other waiters in the window when there is one.
             Task<Volume?>? read = null;
-            if (tuning.ModifyCoalesceWindow > TimeSpan.Zero)
+            if (_tuning.ModifyCoalesceWindow > TimeSpan.Zero)
             {
                 lock (_queues)
                 {
-                    read = queue.Pending.Count > 0 ? pollers.Volumes.GetAsync(volumeId, tuning.ModifyCoalesceWindow, CancellationToken.None) : null;
+                    read = queue.Pending.Count > 0 ? pollers.Volumes.GetAsync(volumeId, _tuning.ModifyCoalesceWindow, stopping) : null;
                 }
-                await Task.Delay(tuning.ModifyCoalesceWindow).ConfigureAwait(false);
+                await Task.Delay(_tuning.ModifyCoalesceWindow, stopping).ConfigureAwait(false);
             }
             Batch batch;
             lock (_queues)
@@ -100,8 +141,13 @@ public sealed class ModificationCoalescer(
             }
             try
             {
-                logger.LogDebug("Modifying {VolumeId} for {Requests} folded request(s)", volumeId, batch.Requests);
-                batch.Completion.TrySetResult(await ApplyAsync(volumeId, batch.Target, read).ConfigureAwait(false));
+                AwsBackendLog.ModifyingVolume(logger, volumeId, batch.Requests);
+                batch.Completion.TrySetResult(await ApplyAsync(volumeId, batch.Target, read, stopping).ConfigureAwait(false));
+            }
+            catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+            {
+                batch.Completion.TrySetException(BackgroundLoops.ShuttingDown());
+                throw;
             }
 #pragma warning disable CA1031 // Every waiter of the batch receives the failure.
             catch (Exception ex)
@@ -112,9 +158,8 @@ public sealed class ModificationCoalescer(
         }
     }
 
-    private async Task<Volume> ApplyAsync(string volumeId, ModifyTarget target, Task<Volume?>? read)
+    private async Task<Volume> ApplyAsync(string volumeId, ModifyTarget target, Task<Volume?>? read, CancellationToken ct)
     {
-        var ct = CancellationToken.None;
         var volume = await (read ?? pollers.Volumes.GetAsync(volumeId, ct)).ConfigureAwait(false)
             ?? throw StorageException.NotFound($"volume {volumeId} does not exist");
 
@@ -184,8 +229,7 @@ public sealed class ModificationCoalescer(
         }
 
         await ec2.CallAsync("ModifyVolume", (c, t) => c.ModifyVolumeAsync(request, t), ct).ConfigureAwait(false);
-        logger.LogInformation("ModifyVolume {VolumeId}: size {Size} type {Type} iops {Iops} throughput {Throughput}",
-            volumeId, request.Size, request.VolumeType?.Value, request.Iops, request.Throughput);
+        AwsBackendLog.ModifiedVolume(logger, volumeId, request.Size, request.VolumeType?.Value, request.Iops, request.Throughput);
 
         // The new size is usable (the filesystem can grow) once the modification is optimizing.
         await pollers.Modifications.WaitAsync(volumeId, modification =>

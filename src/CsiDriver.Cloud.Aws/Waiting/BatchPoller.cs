@@ -1,3 +1,4 @@
+using CsiDriver.Core.Concurrency;
 using CsiDriver.Core.Errors;
 using CsiDriver.Core.Observability;
 using Microsoft.Extensions.Logging;
@@ -22,7 +23,8 @@ public sealed record WaitSpec(string What, bool Immediate = false, bool Recently
 /// A call that goes out anyway also carries the waiters not due yet, as far as its id limit allows: they
 /// learn their state for free, and count as polled (without advancing their backoff), so under a steady
 /// stream of waits the loop makes about one call per initial interval instead of one per waiter that falls due.
-/// A throttled or unreachable EC2 only delays the waiters; other failures end them.
+/// A throttled or unreachable EC2 only delays the waiters; other failures end them. The loop runs under
+/// <see cref="BackgroundLoops"/>: when the host stops, the loop ends and its waiters fail with UNAVAILABLE.
 /// </summary>
 public sealed class BatchPoller<T> where T : class
 {
@@ -33,13 +35,14 @@ public sealed class BatchPoller<T> where T : class
     private readonly DriverMetrics _metrics;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
+    private readonly BackgroundLoops _loops;
     private readonly object _gate = new();
     private readonly List<Waiter> _waiters = [];
     private TaskCompletionSource _wake = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Task? _loop;
 
     public BatchPoller(string resource, int maxIdsPerCall, BatchDescribe<T> describe, AwsTuning tuning,
-        DriverMetrics metrics, ILogger logger, TimeProvider? time = null)
+        DriverMetrics metrics, ILogger logger, TimeProvider? time = null, BackgroundLoops? loops = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(maxIdsPerCall, 1);
         _resource = resource;
@@ -49,6 +52,8 @@ public sealed class BatchPoller<T> where T : class
         _metrics = metrics;
         _logger = logger;
         _time = time ?? TimeProvider.System;
+        // Built by hand (tests): a private owner nothing stops; the loop still ends when no waiter is left.
+        _loops = loops ?? new BackgroundLoops();
     }
 
     /// <summary>Waiters not yet resolved (for tests and diagnostics).</summary>
@@ -84,6 +89,10 @@ public sealed class BatchPoller<T> where T : class
     public Task<T?> WaitAsync(string id, Func<T?, bool> done, WaitSpec spec, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
+        if (_loops.Stopping.IsCancellationRequested)
+        {
+            throw BackgroundLoops.ShuttingDown();
+        }
         var now = _time.GetUtcNow();
         var waiter = new Waiter(id, done, spec)
         {
@@ -102,15 +111,16 @@ public sealed class BatchPoller<T> where T : class
         }
         lock (_gate)
         {
-            _waiters.Add(waiter);
             if (_loop is null)
             {
-                _loop = Task.Run(LoopAsync, CancellationToken.None);
+                // Throws UNAVAILABLE once the host is stopping: nothing would poll for this waiter.
+                _loop = _loops.Start(LoopAsync);
             }
             else
             {
                 _wake.TrySetResult();
             }
+            _waiters.Add(waiter);
         }
         return Finish(waiter);
     }
@@ -135,7 +145,7 @@ public sealed class BatchPoller<T> where T : class
         }
     }
 
-    private async Task LoopAsync()
+    private async Task LoopAsync(CancellationToken stopping)
     {
         while (true)
         {
@@ -145,6 +155,14 @@ public sealed class BatchPoller<T> where T : class
             lock (_gate)
             {
                 _waiters.RemoveAll(w => w.Completion.Task.IsCompleted);
+                if (stopping.IsCancellationRequested)
+                {
+                    foreach (var waiter in _waiters)
+                    {
+                        waiter.Completion.TrySetException(BackgroundLoops.ShuttingDown());
+                    }
+                    _waiters.Clear();
+                }
                 if (_waiters.Count == 0)
                 {
                     _loop = null;
@@ -169,18 +187,22 @@ public sealed class BatchPoller<T> where T : class
             }
             if (due is null)
             {
-                await Task.WhenAny(Task.Delay(delay, _time), wake).ConfigureAwait(false);
+                await Task.WhenAny(Task.Delay(delay, _time, stopping), wake).ConfigureAwait(false);
                 continue;
             }
             try
             {
-                await PollAsync(due).ConfigureAwait(false);
+                await PollAsync(due, stopping).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+            {
+                // The next round fails every waiter left.
             }
 #pragma warning disable CA1031 // The loop must survive anything; each waiter gets the failure.
             catch (Exception ex)
 #pragma warning restore CA1031
             {
-                _logger.LogError(ex, "Poller for {Resource} failed", _resource);
+                AwsBackendLog.PollerFailed(_logger, ex, _resource);
                 foreach (var waiter in due)
                 {
                     waiter.Completion.TrySetException(StorageException.Internal($"waiting for {waiter.Spec.What} failed: {ex.Message}", ex));
@@ -220,7 +242,7 @@ public sealed class BatchPoller<T> where T : class
         return riders;
     }
 
-    private async Task PollAsync(List<Waiter> due)
+    private async Task PollAsync(List<Waiter> due, CancellationToken stopping)
     {
         var ids = due.Select(w => w.Id).Distinct(StringComparer.Ordinal).ToList();
         foreach (var chunk in ids.Chunk(_maxIdsPerCall))
@@ -234,12 +256,12 @@ public sealed class BatchPoller<T> where T : class
             IReadOnlyDictionary<string, T> states;
             try
             {
-                states = await _describe(chunk, CancellationToken.None).ConfigureAwait(false);
+                states = await _describe(chunk, stopping).ConfigureAwait(false);
             }
             catch (StorageException ex) when (ex.Kind == FailureKind.Unavailable)
             {
                 // Throttled or unreachable after the SDK's retries: back off, the waiters keep their place.
-                _logger.LogWarning("Describing {Count} {Resource} ids failed, backing off: {Message}", chunk.Length, _resource, ex.Message);
+                AwsBackendLog.PollerBackingOff(_logger, chunk.Length, _resource, ex.Message);
                 foreach (var waiter in waiters)
                 {
                     Reschedule(waiter, _time.GetUtcNow(), ex);

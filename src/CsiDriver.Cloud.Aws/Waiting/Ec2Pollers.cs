@@ -2,6 +2,7 @@ using Amazon.EC2;
 using Amazon.EC2.Model;
 using CsiDriver.Cloud.Aws.Ec2;
 using CsiDriver.Cloud.Aws.Volumes;
+using CsiDriver.Core.Concurrency;
 using CsiDriver.Core.Observability;
 using Microsoft.Extensions.Logging;
 
@@ -11,27 +12,28 @@ namespace CsiDriver.Cloud.Aws.Waiting;
 /// The shared pollers, one per EC2 resource type. Every read of a volume, snapshot, modification or
 /// instance state goes through these, so concurrent operations share Describe calls.
 /// Ids are passed as filters (volume-id, snapshot-id, instance-id) rather than as id lists: with an id
-/// list, one unknown id fails the whole call; with a filter it is just absent from the answer.
+/// list, one unknown id fails the whole call; with a filter it is just absent from the answer. Their loops run under
+/// the host's <see cref="BackgroundLoops"/>, which stops and awaits them at shutdown.
 /// </summary>
 public sealed class Ec2Pollers
 {
     /// <summary>EC2 accepts up to 200 values per filter.</summary>
     public const int MaxIdsPerCall = 200;
 
-    public Ec2Pollers(Ec2Caller ec2, AwsTuning tuning, DriverMetrics metrics, ILogger<Ec2Pollers> logger, TimeProvider? time = null)
+    public Ec2Pollers(Ec2Caller ec2, AwsTuning tuning, DriverMetrics metrics, ILogger<Ec2Pollers> logger, TimeProvider? time = null, BackgroundLoops? loops = null)
     {
         Volumes = new BatchPoller<Volume>("volume", MaxIdsPerCall,
-            (ids, ct) => DescribeVolumesAsync(ec2, ids, ct), tuning, metrics, logger, time);
+            (ids, ct) => DescribeVolumesAsync(ec2, ids, ct), tuning, metrics, logger, time, loops);
         Snapshots = new BatchPoller<Snapshot>("snapshot", MaxIdsPerCall,
-            (ids, ct) => DescribeSnapshotsAsync(ec2, ids, ct), tuning, metrics, logger, time);
+            (ids, ct) => DescribeSnapshotsAsync(ec2, ids, ct), tuning, metrics, logger, time, loops);
         Modifications = new BatchPoller<VolumeModification>("volume-modification", MaxIdsPerCall,
-            (ids, ct) => DescribeModificationsAsync(ec2, ids, ct), tuning, metrics, logger, time);
+            (ids, ct) => DescribeModificationsAsync(ec2, ids, ct), tuning, metrics, logger, time, loops);
         Instances = new BatchPoller<Instance>("instance", MaxIdsPerCall,
-            (ids, ct) => DescribeInstancesAsync(ec2, ids, ct), tuning, metrics, logger, time);
+            (ids, ct) => DescribeInstancesAsync(ec2, ids, ct), tuning, metrics, logger, time, loops);
         VolumesByName = new BatchPoller<Volume>("volume-name", MaxIdsPerCall,
-            (names, ct) => DescribeVolumesByNameAsync(ec2, names, ct), tuning, metrics, logger, time);
+            (names, ct) => DescribeVolumesByNameAsync(ec2, names, ct), tuning, metrics, logger, time, loops);
         SnapshotsByName = new BatchPoller<Snapshot>("snapshot-name", MaxIdsPerCall,
-            (names, ct) => DescribeSnapshotsByNameAsync(ec2, names, ct), tuning, metrics, logger, time);
+            (names, ct) => DescribeSnapshotsByNameAsync(ec2, names, ct), tuning, metrics, logger, time, loops);
     }
 
     /// <summary>

@@ -7,6 +7,7 @@ using CsiDriver.Driver.Grpc;
 using CsiDriver.Driver.Validation;
 using Grpc.Core;
 using static CsiDriver.Driver.Controller.ControllerMapper;
+using Microsoft.Extensions.Options;
 
 namespace CsiDriver.Driver.Controller;
 
@@ -16,8 +17,10 @@ namespace CsiDriver.Driver.Controller;
 /// Backend-neutral: what only the backend knows (parameters, sizes, existence) the provider decides and
 /// reports as a StorageException, which the interceptor maps to the status code.
 /// </summary>
-public sealed class ControllerService(IVolumeProvider provider, OperationLocks locks, DriverOptions options) : Csi.V1.Controller.ControllerBase
+public sealed class ControllerService(IVolumeProvider provider, OperationLocks locks, IOptions<DriverOptions> driverOptions) : Csi.V1.Controller.ControllerBase
 {
+    private readonly DriverOptions _options = driverOptions.Value;
+
     public override async Task<CreateVolumeResponse> CreateVolume(CreateVolumeRequest request, ServerCallContext context)
     {
         var name = RequestValidator.RequireId(request.Name, "name");
@@ -119,7 +122,7 @@ public sealed class ControllerService(IVolumeProvider provider, OperationLocks l
     public override Task<ControllerGetCapabilitiesResponse> ControllerGetCapabilities(ControllerGetCapabilitiesRequest request, ServerCallContext context)
     {
         var response = new ControllerGetCapabilitiesResponse();
-        foreach (var type in ControllerCapabilities.Advertised(options.CsiCapabilities))
+        foreach (var type in ControllerCapabilities.Advertised(_options.CsiCapabilities))
         {
             response.Capabilities.Add(new ControllerServiceCapability { Rpc = new ControllerServiceCapability.Types.RPC { Type = type } });
         }

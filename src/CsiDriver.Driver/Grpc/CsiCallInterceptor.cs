@@ -33,7 +33,7 @@ public sealed class CsiCallInterceptor(ILogger<CsiCallInterceptor> logger, Drive
             error = StatusMapping.Bounded(ex.Message);
             if (code == StatusCode.Internal)
             {
-                logger.LogError(ex, "{Method} failed unexpectedly", method);
+                GrpcLog.CallCrashed(logger, ex, method);
             }
             throw StatusMapping.ToRpcException(ex);
         }
@@ -57,7 +57,7 @@ public sealed class CsiCallInterceptor(ILogger<CsiCallInterceptor> logger, Drive
         {
             code = StatusCode.Internal;
             error = StatusMapping.Bounded(ex.Message);
-            logger.LogError(ex, "{Method} failed unexpectedly", method);
+            GrpcLog.CallCrashed(logger, ex, method);
             throw new RpcException(new Status(StatusCode.Internal, error));
         }
         finally

@@ -4,23 +4,26 @@ using CsiDriver.Core;
 using CsiDriver.Core.Volumes;
 using Grpc.Core;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 
 namespace CsiDriver.Driver.Identity;
 
 /// <summary>CSI Identity: who the plugin is, what it offers, and whether it is ready.</summary>
-public sealed class IdentityService(DriverOptions options, IReadinessCheck readiness, IServiceProvider services) : Csi.V1.Identity.IdentityBase
+public sealed class IdentityService(IOptions<DriverOptions> driverOptions, IReadinessCheck readiness, IServiceProvider services) : Csi.V1.Identity.IdentityBase
 {
+    private readonly DriverOptions _options = driverOptions.Value;
+
     private static readonly string VendorVersion =
         typeof(IdentityService).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0]
         ?? "0.0.0";
 
     public override Task<GetPluginInfoResponse> GetPluginInfo(GetPluginInfoRequest request, ServerCallContext context) =>
-        Task.FromResult(new GetPluginInfoResponse { Name = options.DriverName, VendorVersion = VendorVersion });
+        Task.FromResult(new GetPluginInfoResponse { Name = _options.DriverName, VendorVersion = VendorVersion });
 
     public override Task<GetPluginCapabilitiesResponse> GetPluginCapabilities(GetPluginCapabilitiesRequest request, ServerCallContext context)
     {
         var response = new GetPluginCapabilitiesResponse();
-        if (options.RunsController)
+        if (_options.RunsController)
         {
             response.Capabilities.Add(Service(PluginCapability.Types.Service.Types.Type.ControllerService));
             // Asked, not resolved (see GroupControllerService): a probe must not build the backend.
@@ -51,11 +54,13 @@ public interface IReadinessCheck
 }
 
 /// <summary>Ready when the controller backend answers; a node-only driver is ready once it runs.</summary>
-public sealed class BackendReadinessCheck(DriverOptions options, IServiceProvider services) : IReadinessCheck
+public sealed class BackendReadinessCheck(IOptions<DriverOptions> driverOptions, IServiceProvider services) : IReadinessCheck
 {
+    private readonly DriverOptions _options = driverOptions.Value;
+
     public async Task<bool> IsReadyAsync(CancellationToken cancellationToken)
     {
-        if (!options.RunsController)
+        if (!_options.RunsController)
         {
             return true;
         }

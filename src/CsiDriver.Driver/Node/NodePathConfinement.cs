@@ -1,6 +1,7 @@
 using CsiDriver.Core;
 using CsiDriver.Core.Errors;
 using CsiDriver.Mounter.Devices;
+using Microsoft.Extensions.Options;
 
 namespace CsiDriver.Driver.Node;
 
@@ -33,8 +34,9 @@ internal sealed class NodePathConfinement
     private readonly IReadOnlyList<string> _roots;
     private readonly string _stateDir;
 
-    public NodePathConfinement(DriverOptions options, IPathInspector paths)
+    public NodePathConfinement(IOptions<DriverOptions> driverOptions, IPathInspector paths)
     {
+        var options = driverOptions.Value;
         _paths = paths;
         _roots = [KubeletPodsDir(options.KubeletDir), KubeletCsiPluginDir(options.KubeletDir), .. options.AllowedPathRoots];
         _stateDir = options.EffectiveNodeStateDir;

@@ -11,6 +11,7 @@ using CsiDriver.Mounter.Filesystems;
 using CsiDriver.Mounter.Mounts;
 using Grpc.Core;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace CsiDriver.Driver.Node;
 
@@ -33,7 +34,7 @@ public sealed class NodeService : Csi.V1.Node.NodeBase
     internal NodeService(
         INodeIdentityProvider identity,
         OperationLocks locks,
-        DriverOptions options,
+        IOptions<DriverOptions> options,
         NodePathConfinement confinement,
         VolumeStager stager,
         VolumePublisher publisher,
@@ -42,7 +43,7 @@ public sealed class NodeService : Csi.V1.Node.NodeBase
     {
         _identity = identity;
         _locks = locks;
-        _options = options;
+        _options = options.Value;
         _confinement = confinement;
         _stager = stager;
         _publisher = publisher;

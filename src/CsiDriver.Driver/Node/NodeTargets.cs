@@ -65,13 +65,13 @@ internal sealed class NodeTargets(IPathInspector paths, ILogger<NodeTargets> log
                 case PathKind.Missing:
                     break;
                 default:
-                    logger.LogWarning("Left {Path} in place: it is not an empty directory or file this driver created", path);
+                    NodeLog.LeftInPlace(logger, path);
                     break;
             }
         }
         catch (IOException ex)
         {
-            logger.LogWarning(ex, "Could not remove {Path}", path);
+            NodeLog.CouldNotRemove(logger, ex, path);
         }
     }
 }

@@ -4,6 +4,7 @@ using CsiDriver.Core;
 using CsiDriver.Core.Node;
 using CsiDriver.Core.Storage;
 using CsiDriver.Mounter.Devices;
+using Microsoft.Extensions.Options;
 
 namespace CsiDriver.Driver.Node;
 
@@ -58,9 +59,11 @@ internal sealed record NodeVolumeRecord
 /// new one. Changes to one volume are serialised by the node's per-volume lock; stats only reads. A record written
 /// for an earlier incarnation of the id (a deleted volume whose name was used again) reads as a fresh record.
 /// </summary>
-internal sealed class NodeVolumeRecords(DriverOptions options, IDeviceFinder deviceFinder)
+internal sealed class NodeVolumeRecords(IOptions<DriverOptions> driverOptions, IDeviceFinder deviceFinder)
 {
-    private string Directory => Path.Combine(options.EffectiveNodeStateDir, "volumes");
+    private readonly DriverOptions _options = driverOptions.Value;
+
+    private string Directory => Path.Combine(_options.EffectiveNodeStateDir, "volumes");
 
     public NodeVolumeRecord Read(string volumeId) => Read(volumeId, deviceFinder.IncarnationOf(volumeId));
 

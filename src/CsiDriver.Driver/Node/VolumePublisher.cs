@@ -117,7 +117,7 @@ internal sealed class VolumePublisher(
         }
         else
         {
-            logger.LogDebug("Volume {VolumeId} is not published at {TargetPath}", volumeId, targetPath);
+            NodeLog.NotPublished(logger, volumeId, targetPath);
         }
         if (records.Read(volumeId).TargetAt(targetPath) is { CreatedTarget: true })
         {

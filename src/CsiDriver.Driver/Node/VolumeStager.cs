@@ -53,7 +53,7 @@ internal sealed class VolumeStager(
         {
             EnsureSameStaging(request, device, deviceNumber, existing);
             RecordStaged(request, deviceNumber);
-            logger.LogDebug("Volume {VolumeId} is already staged at {StagingPath}", request.VolumeId, request.StagingPath);
+            NodeLog.AlreadyStaged(logger, request.VolumeId, request.StagingPath);
             return;
         }
 
@@ -100,7 +100,7 @@ internal sealed class VolumeStager(
     {
         if (mounts.FindAt(stagingPath) is not { } mount)
         {
-            logger.LogDebug("Volume {VolumeId} is not staged at {StagingPath}", volumeId, stagingPath);
+            NodeLog.NotStaged(logger, volumeId, stagingPath);
             ForgetStaged(volumeId, stagingPath);
             return;
         }
@@ -134,7 +134,7 @@ internal sealed class VolumeStager(
         }
         catch (StorageException ex)
         {
-            logger.LogWarning("Volume {VolumeId} is staged but its xfs filesystem could not grow to its device: {Error}", request.VolumeId, ex.Message);
+            NodeLog.XfsGrowFailed(logger, request.VolumeId, ex.Message);
         }
     }
 
@@ -172,7 +172,7 @@ internal sealed class VolumeStager(
             case DeviceContentKind.Filesystem:
                 if (!request.FormatOptions.IsEmpty)
                 {
-                    logger.LogInformation("Volume {VolumeId} is already formatted as {FsType}; its format options do not apply", request.VolumeId, content.Type);
+                    NodeLog.AlreadyFormatted(logger, request.VolumeId, content.Type);
                 }
                 return (content.Type, false);
             default:

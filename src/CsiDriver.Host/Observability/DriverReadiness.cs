@@ -1,5 +1,6 @@
 using CsiDriver.Core;
 using CsiDriver.Driver.Identity;
+using Microsoft.Extensions.Options;
 
 namespace CsiDriver.Host.Observability;
 
@@ -10,7 +11,7 @@ public sealed record ReadinessResult(bool Ready, string Reason);
 /// Ready when the backend answers its probe (the same check CSI Probe uses) and the CSI socket accepts a
 /// connection. Each check is bounded so a hung backend makes /readyz say so instead of hanging the probe.
 /// </summary>
-public sealed class DriverReadiness(DriverOptions options, IReadinessCheck backend)
+public sealed class DriverReadiness(IOptions<DriverOptions> options, IReadinessCheck backend)
 {
     private static readonly TimeSpan CheckTimeout = TimeSpan.FromSeconds(5);
 
@@ -31,9 +32,10 @@ public sealed class DriverReadiness(DriverOptions options, IReadinessCheck backe
         {
             return new ReadinessResult(false, "backend is not reachable (probe returned not ready)");
         }
-        if (!SocketEndpoint.IsServed(options.SocketPath))
+        var socketPath = options.Value.SocketPath;
+        if (!SocketEndpoint.IsServed(socketPath))
         {
-            return new ReadinessResult(false, $"CSI socket {options.SocketPath} does not accept connections");
+            return new ReadinessResult(false, $"CSI socket {socketPath} does not accept connections");
         }
         return new ReadinessResult(true, "ok");
     }

@@ -3,6 +3,7 @@ using CsiDriver.Core;
 using CsiDriver.Core.Observability;
 using Microsoft.Extensions.DependencyInjection;
 using OpenTelemetry.Metrics;
+using Microsoft.Extensions.Options;
 
 namespace CsiDriver.Host.Observability;
 
@@ -28,9 +29,11 @@ public static class MetricsExport
     /// </summary>
     public const int CardinalityLimit = 600;
 
-    public static IServiceCollection AddDriverMetricsExport(this IServiceCollection services, DriverOptions? options = null)
+    /// <param name="describeDriver">Export csidriver_build_info from the registered <see cref="DriverOptions"/>.</param>
+    public static IServiceCollection AddDriverMetricsExport(this IServiceCollection services, bool describeDriver = false)
     {
-        services.AddSingleton(sp => new DriverBuildInfo(sp.GetRequiredService<DriverMetrics>(), options));
+        services.AddSingleton(sp => new DriverBuildInfo(
+            sp.GetRequiredService<DriverMetrics>(), describeDriver ? sp.GetRequiredService<IOptions<DriverOptions>>().Value : null));
         services.AddOpenTelemetry().WithMetrics(metrics => metrics
             .AddMeter(DriverMetrics.MeterName)
             .AddPrometheusExporter(exporter =>

@@ -21,7 +21,7 @@ public static class ObservabilityRegistration
             // Nothing scrapes: no meter provider, no aggregation (the instruments cost nothing without a listener).
             return builder;
         }
-        builder.Services.AddDriverMetricsExport(options);
+        builder.Services.AddDriverMetricsExport(describeDriver: true);
         if (!DriverOptions.TryParseListenAddress(options.MetricsAddress, out var address, out var port))
         {
             throw new ArgumentException($"--metrics-address '{options.MetricsAddress}' is not [ip]:port");

@@ -59,8 +59,7 @@ public sealed class ProcessCommandRunner(ILogger<ProcessCommandRunner> logger) :
         }
 
         var result = new CommandResult(display, process.ExitCode, await stdout.ConfigureAwait(false), await stderr.ConfigureAwait(false));
-        logger.LogDebug("Ran {Command}: exit {ExitCode} in {ElapsedMs} ms", display, result.ExitCode,
-            (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        MounterLog.CommandRan(logger, display, result.ExitCode, (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds);
         return result;
     }
 }

@@ -27,7 +27,7 @@ public sealed class Formatter(ICommandRunner runner, IFilesystemProbe probe, ILo
             throw StorageException.FailedPrecondition($"refusing to format {device}: it holds {content.Describe()}");
         }
         var (command, arguments) = MkfsCommand(device, fsType, options);
-        logger.LogInformation("Formatting {Device} as {FsType}", device, fsType);
+        MounterLog.Formatting(logger, device, fsType);
         var started = Stopwatch.GetTimestamp();
         var result = await runner.RunAsync(command, arguments, cancellationToken).ConfigureAwait(false);
         if (!result.Succeeded)
@@ -35,8 +35,7 @@ public sealed class Formatter(ICommandRunner runner, IFilesystemProbe probe, ILo
             throw StorageException.Internal(
                 $"{command} {device} failed (exit {result.ExitCode}): {FirstLines(result.StandardError, result.StandardOutput)}");
         }
-        logger.LogInformation("Formatted {Device} as {FsType} in {ElapsedMs} ms", device, fsType,
-            (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        MounterLog.Formatted(logger, device, fsType, (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds);
     }
 
     /// <summary>

@@ -46,8 +46,7 @@ public sealed class Resizer(ICommandRunner runner, IFilesystemProbe probe, ILogg
                 : string.Empty;
             throw StorageException.Internal($"{command} on {device} failed (exit {result.ExitCode}): {detail}{hint}");
         }
-        logger.LogInformation("Grew the {FsType} filesystem on {Device} at {MountPoint} in {ElapsedMs} ms", content.Type, device, mountPoint,
-            (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        MounterLog.GrewMounted(logger, content.Type, device, mountPoint, (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds);
     }
 
     public async Task<bool> GrowExtUnmountedAsync(string device, long deviceBytes, CancellationToken cancellationToken)
@@ -71,8 +70,7 @@ public sealed class Resizer(ICommandRunner runner, IFilesystemProbe probe, ILogg
         {
             throw StorageException.Internal($"resize2fs on {device} failed (exit {result.ExitCode}): {result.StandardError.Trim()}");
         }
-        logger.LogInformation("Grew the unmounted filesystem on {Device} from {FromBytes} to {ToBytes} bytes in {ElapsedMs} ms",
-            device, filesystemBytes, deviceBytes, (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        MounterLog.GrewUnmounted(logger, device, filesystemBytes, deviceBytes, (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds);
         return true;
     }
 

@@ -35,7 +35,7 @@ public sealed class Mounter(ICommandRunner runner, ILogger<Mounter> logger) : IM
         // "--" so a path can never be read as an option.
         arguments.AddRange(["--", device, target]);
         await RunAsync(MountCommand, arguments, $"mount {device} ({fsType}) at {target}", cancellationToken).ConfigureAwait(false);
-        logger.LogInformation("Mounted {Device} ({FsType}) at {Target}", device, fsType, target);
+        MounterLog.Mounted(logger, device, fsType, target);
     }
 
     public async Task BindAsync(string source, string target, bool readOnly, CancellationToken cancellationToken)
@@ -55,13 +55,13 @@ public sealed class Mounter(ICommandRunner runner, ILogger<Mounter> logger) : IM
                 throw;
             }
         }
-        logger.LogInformation("Bind-mounted {Source} at {Target} ({Access})", source, target, readOnly ? "ro" : "rw");
+        MounterLog.BindMounted(logger, source, target, readOnly ? "ro" : "rw");
     }
 
     public async Task UnmountAsync(string target, CancellationToken cancellationToken)
     {
         await RunAsync(UnmountCommand, ["--", target], $"unmount {target}", cancellationToken).ConfigureAwait(false);
-        logger.LogInformation("Unmounted {Target}", target);
+        MounterLog.Unmounted(logger, target);
     }
 
     private async Task RunAsync(string command, IReadOnlyList<string> arguments, string what, CancellationToken cancellationToken)

@@ -4,6 +4,7 @@ using CsiDriver.Core.Errors;
 using CsiDriver.Kubernetes;
 using Microsoft.Extensions.Logging.Abstractions;
 using Moq;
+using Microsoft.Extensions.Options;
 
 namespace CsiDriver.Cloud.Aws.Tests.Metadata;
 
@@ -14,7 +15,7 @@ public sealed class InstanceMetadataResolverTests
         new("node-1", providerId, labels ?? new Dictionary<string, string>(), [], "1");
 
     private static InstanceMetadataResolver Resolver(AwsBackendOptions options, ImdsClient? imds, IKubernetesNodeApi? api, string? nodeName = "node-1") =>
-        new(options, new DriverOptions(), imds, api is null ? null : new KubernetesNodeMetadata(api), NullLogger<InstanceMetadataResolver>.Instance,
+        new(Options.Create(options), Options.Create(new DriverOptions()), imds, api is null ? null : new KubernetesNodeMetadata(api), NullLogger<InstanceMetadataResolver>.Instance,
             key => key == "NODE_NAME" ? nodeName : null);
 
     private static ImdsClient UnreachableImds() =>

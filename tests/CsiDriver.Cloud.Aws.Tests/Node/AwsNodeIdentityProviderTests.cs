@@ -3,6 +3,7 @@ using CsiDriver.Cloud.Aws.Node;
 using CsiDriver.Core;
 using Microsoft.Extensions.Logging.Abstractions;
 using Moq;
+using Microsoft.Extensions.Options;
 
 namespace CsiDriver.Cloud.Aws.Tests.Node;
 
@@ -13,9 +14,10 @@ public sealed class AwsNodeIdentityProviderTests
     {
         var source = new Mock<IInstanceMetadataProvider>();
         source.Setup(s => s.GetAsync(It.IsAny<CancellationToken>())).ReturnsAsync(metadata);
-        var finder = new EbsDeviceFinder(new AwsTuning { HostRoot = Path.Combine(Path.GetTempPath(), "no-such-root-" + Guid.NewGuid()) },
+        var finder = new EbsDeviceFinder(
+            Options.Create(new AwsBackendOptions { Tuning = new AwsTuning { HostRoot = Path.Combine(Path.GetTempPath(), "no-such-root-" + Guid.NewGuid()) } }),
             NullLogger<EbsDeviceFinder>.Instance);
-        return new AwsNodeIdentityProvider(source.Object, finder, options);
+        return new AwsNodeIdentityProvider(source.Object, finder, Options.Create(options));
     }
 
     [Fact]

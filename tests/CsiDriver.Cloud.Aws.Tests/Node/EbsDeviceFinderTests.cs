@@ -2,6 +2,7 @@ using CsiDriver.Cloud.Aws.Attachments;
 using CsiDriver.Cloud.Aws.Node;
 using CsiDriver.Core.Errors;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
 
 namespace CsiDriver.Cloud.Aws.Tests.Node;
 
@@ -16,7 +17,7 @@ public sealed class EbsDeviceFinderTests : IDisposable
     {
         Directory.CreateDirectory(Path.Combine(_root.FullName, "dev/disk/by-id"));
         Directory.CreateDirectory(Path.Combine(_root.FullName, "sys/block"));
-        _finder = new EbsDeviceFinder(new AwsTuning { HostRoot = _root.FullName }, NullLogger<EbsDeviceFinder>.Instance);
+        _finder = new EbsDeviceFinder(Options.Create(new AwsBackendOptions { Tuning = new AwsTuning { HostRoot = _root.FullName } }), NullLogger<EbsDeviceFinder>.Instance);
     }
 
     public void Dispose() => _root.Delete(recursive: true);

@@ -11,6 +11,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
 
 namespace CsiDriver.Host.Tests.Kubernetes;
 
@@ -26,7 +27,7 @@ public sealed class ClusterCaTests
         await File.WriteAllTextAsync(dir.Path("ca.crt"), ca.ExportCertificatePem());
         await using var server = await StartHttpsAsync(IssueServerCertificate(ca));
         using var api = new InClusterKubernetesNodeApi(
-            new KubernetesApiOptions { BaseUri = server.Uri, Token = "t", CaCertificatePath = dir.Path("ca.crt") },
+            Options.Create(new KubernetesApiOptions { BaseUri = server.Uri, Token = "t", CaCertificatePath = dir.Path("ca.crt") }),
             NullLogger<InClusterKubernetesNodeApi>.Instance);
 
         var node = await api.GetNodeAsync("node-a", CancellationToken.None);
@@ -43,7 +44,7 @@ public sealed class ClusterCaTests
         await File.WriteAllTextAsync(dir.Path("ca.crt"), clusterCa.ExportCertificatePem());
         await using var server = await StartHttpsAsync(IssueServerCertificate(otherCa));
         using var api = new InClusterKubernetesNodeApi(
-            new KubernetesApiOptions { BaseUri = server.Uri, Token = "t", CaCertificatePath = dir.Path("ca.crt"), MaxAttempts = 5, InitialBackoff = TimeSpan.FromMinutes(2), MaxBackoff = TimeSpan.FromMinutes(2) },
+            Options.Create(new KubernetesApiOptions { BaseUri = server.Uri, Token = "t", CaCertificatePath = dir.Path("ca.crt"), MaxAttempts = 5, InitialBackoff = TimeSpan.FromMinutes(2), MaxBackoff = TimeSpan.FromMinutes(2) }),
             NullLogger<InClusterKubernetesNodeApi>.Instance);
 
         // A retry would first sit out two minutes of backoff: failing well within one proves there was none.

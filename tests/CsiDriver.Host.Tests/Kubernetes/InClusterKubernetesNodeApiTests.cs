@@ -4,6 +4,7 @@ using System.Text.Json;
 using CsiDriver.Kubernetes;
 using CsiDriver.Testing;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
 
 namespace CsiDriver.Host.Tests.Kubernetes;
 
@@ -11,7 +12,7 @@ namespace CsiDriver.Host.Tests.Kubernetes;
 public sealed class InClusterKubernetesNodeApiTests
 {
     private static InClusterKubernetesNodeApi Api(FakeKubernetesApiServer server, string? tokenPath = null, int maxAttempts = 4) =>
-        new(new KubernetesApiOptions
+        new(Options.Create(new KubernetesApiOptions
         {
             BaseUri = server.BaseUri,
             Token = tokenPath is null ? server.Token : null,
@@ -19,7 +20,7 @@ public sealed class InClusterKubernetesNodeApiTests
             MaxAttempts = maxAttempts,
             InitialBackoff = TimeSpan.FromMilliseconds(5),
             MaxBackoff = TimeSpan.FromMilliseconds(20),
-        }, NullLogger<InClusterKubernetesNodeApi>.Instance);
+        }), NullLogger<InClusterKubernetesNodeApi>.Instance);
 
     [Fact]
     public async Task Get_reads_name_provider_labels_taints_and_resource_version()
@@ -113,7 +114,7 @@ public sealed class InClusterKubernetesNodeApiTests
         closedPort.Bind(new IPEndPoint(IPAddress.Loopback, 0));
         var unreachable = new Uri($"http://127.0.0.1:{((IPEndPoint)closedPort.LocalEndPoint!).Port}/");
         using var api = new InClusterKubernetesNodeApi(
-            new KubernetesApiOptions { BaseUri = unreachable, Token = "t", MaxAttempts = 2, InitialBackoff = TimeSpan.FromMilliseconds(1) },
+            Options.Create(new KubernetesApiOptions { BaseUri = unreachable, Token = "t", MaxAttempts = 2, InitialBackoff = TimeSpan.FromMilliseconds(1) }),
             NullLogger<InClusterKubernetesNodeApi>.Instance);
 
         await Assert.ThrowsAsync<HttpRequestException>(() => api.GetNodeAsync("node-a", CancellationToken.None));
@@ -187,7 +188,7 @@ public sealed class InClusterKubernetesNodeApiTests
         server.AddNode("node-a");
         server.Token = "the-real-token";
         using var api = new InClusterKubernetesNodeApi(
-            new KubernetesApiOptions { BaseUri = server.BaseUri, Token = "stale" }, NullLogger<InClusterKubernetesNodeApi>.Instance);
+            Options.Create(new KubernetesApiOptions { BaseUri = server.BaseUri, Token = "stale" }), NullLogger<InClusterKubernetesNodeApi>.Instance);
 
         var error = await Assert.ThrowsAsync<UnauthorizedAccessException>(() => api.GetNodeAsync("node-a", CancellationToken.None));
 
@@ -206,7 +207,7 @@ public sealed class InClusterKubernetesNodeApiTests
         server.ForbidPatch = true;
         var logs = new CapturingLoggerProvider();
         using var api = new InClusterKubernetesNodeApi(
-            new KubernetesApiOptions { BaseUri = server.BaseUri, Token = server.Token, InitialBackoff = TimeSpan.FromMilliseconds(1) },
+            Options.Create(new KubernetesApiOptions { BaseUri = server.BaseUri, Token = server.Token, InitialBackoff = TimeSpan.FromMilliseconds(1) }),
             logs.CreateLogger<InClusterKubernetesNodeApi>());
 
         var node = (await api.GetNodeAsync("node-a", CancellationToken.None))!;

@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
 
 namespace CsiDriver.Host.Tests.Kubernetes;
 
@@ -24,11 +25,11 @@ public sealed class NodeTaintRemoverTests
     {
         var logs = new CapturingLoggerProvider();
         var api = new InClusterKubernetesNodeApi(
-            new KubernetesApiOptions { BaseUri = server.BaseUri, Token = server.Token, InitialBackoff = TimeSpan.FromMilliseconds(1), MaxAttempts = 2 },
+            Options.Create(new KubernetesApiOptions { BaseUri = server.BaseUri, Token = server.Token, InitialBackoff = TimeSpan.FromMilliseconds(1), MaxAttempts = 2 }),
             NullLogger<InClusterKubernetesNodeApi>.Instance);
         var remover = new NodeTaintRemover(
-            new DriverOptions { Mode = DriverMode.Node, NodeId = "node-a" },
-            options ?? FastRetries,
+            Options.Create(new DriverOptions { Mode = DriverMode.Node, NodeId = "node-a" }),
+            Options.Create(options ?? FastRetries),
             new ServiceCollection().BuildServiceProvider(),
             new StartedLifetime(),
             logs.CreateLogger<NodeTaintRemover>());
@@ -170,9 +171,8 @@ public sealed class NodeTaintRemoverTests
         var configuration = RunningDriver.LocalConfiguration(dir, DriverMode.Node, nodeId: "node-a");
         await using var driver = await RunningDriver.StartAsync(configuration, configureServices: services =>
         {
-            services.AddSingleton(new KubernetesApiOptions { BaseUri = server.BaseUri, Token = server.Token });
-            services.AddSingleton<IKubernetesNodeApi, InClusterKubernetesNodeApi>();
-            services.AddSingleton(FastRetries);
+            services.AddKubernetesNodeApi(new KubernetesApiOptions { BaseUri = server.BaseUri, Token = server.Token });
+            services.AddSingleton(Options.Create(FastRetries));
         });
 
         var outcome = await driver.Services.GetRequiredService<NodeTaintRemover>().Outcome.WaitAsync(TimeSpan.FromSeconds(30));
