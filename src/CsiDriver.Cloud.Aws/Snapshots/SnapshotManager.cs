@@ -217,7 +217,7 @@ public sealed class SnapshotManager(
     /// cost a DescribeSnapshots (2.9 per snapshot under churn); lookups of different snapshots now share calls.
     /// </summary>
     private Task<Snapshot?> FindByNameAsync(string name, CancellationToken cancellationToken) =>
-        pollers.SnapshotsByName.GetAsync(name, options.Tuning.PollInitialInterval, cancellationToken);
+        pollers.SnapshotsByName.GetAsync(name, _options.Tuning.PollInitialInterval, cancellationToken);
 
     internal static (List<string> TagSpecifications, Dictionary<string, string> TemplateValues, List<string> FsrZones) ParseParameters(IReadOnlyDictionary<string, string> parameters)
     {
