@@ -103,6 +103,12 @@ public sealed class DriverUnderTest : IAsyncDisposable
     /// <summary>Peak resident set size, in MiB.</summary>
     public double PeakRssMiB => ReadStatusKiB("VmHWM:") / 1024.0;
 
+    /// <summary>VmRSS split into anonymous memory (heaps, hydrated type data, stacks) and file pages (the mapped image).</summary>
+    public string RssSplit => $"{ReadStatusKiB("RssAnon:") / 1024.0:0.0} anon + {ReadStatusKiB("RssFile:") / 1024.0:0.0} file MiB";
+
+    /// <summary>Copies /proc/PID/smaps to <paramref name="path"/> (FOOTPRINT_SMAPS_DIR), to attribute RSS to mappings.</summary>
+    public void SaveSmaps(string path) => File.Copy($"/proc/{_process.Id}/smaps", path, overwrite: true);
+
     public string Output => _output.ToString();
 
     private long ReadStatusKiB(string field)

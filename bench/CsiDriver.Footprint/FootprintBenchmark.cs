@@ -18,6 +18,9 @@ public sealed record LifecycleFigures(int Count, double IdleRssMiB, double After
 {
     /// <summary>Growth over the run, against the RSS after warm-up (first-use allocations are not growth).</summary>
     public double Growth => AfterRssMiB / AfterWarmupRssMiB - 1;
+
+    /// <summary>Growth against the idle process before the first lifecycle (first-use allocations and pages included).</summary>
+    public double GrowthOverIdle => AfterRssMiB / IdleRssMiB - 1;
 }
 
 public sealed record BuildFigures(DriverBuild Build, StartFigures Start, ControllerFigures? Controller, LifecycleFigures? Lifecycles);
@@ -108,12 +111,17 @@ public static class FootprintBenchmark
         var lifecycle = new NodeLifecycle(node.Node, volume, publishContext, capability, dir.Path("staging"), dir.Path("pods", "p", "volume"));
         try
         {
-            for (var i = 0; i < settings.WarmupLifecycles; i++)
+            Snapshot(node, build, "idle");
+            await lifecycle.RunAsync();
+            await Task.Delay(settings.Settle);
+            Snapshot(node, build, "after-first");
+            for (var i = 1; i < settings.WarmupLifecycles; i++)
             {
                 await lifecycle.RunAsync();
             }
             await Task.Delay(settings.Settle);
             var afterWarmup = node.RssMiB;
+            Snapshot(node, build, "after-warmup");
             var clock = Stopwatch.StartNew();
             for (var i = 0; i < settings.Lifecycles; i++)
             {
@@ -121,12 +129,24 @@ public static class FootprintBenchmark
             }
             var mean = clock.Elapsed / Math.Max(1, settings.Lifecycles);
             await Task.Delay(settings.Settle);
+            Snapshot(node, build, "end");
             return new LifecycleFigures(settings.Lifecycles, idle, afterWarmup, node.RssMiB, node.PeakRssMiB, mean);
         }
         finally
         {
             await controllerHost.Controller.ControllerUnpublishVolumeAsync(new ControllerUnpublishVolumeRequest { VolumeId = volume.VolumeId, NodeId = NodeId });
             await controllerHost.Controller.DeleteVolumeAsync(new DeleteVolumeRequest { VolumeId = volume.VolumeId });
+        }
+    }
+
+    /// <summary>Prints the RSS split at a point of the lifecycle run; with FOOTPRINT_SMAPS_DIR set, keeps the process's smaps there too.</summary>
+    private static void Snapshot(DriverUnderTest node, DriverBuild build, string point)
+    {
+        Console.WriteLine($"   lifecycles, {point}: {node.RssSplit}");
+        if (Environment.GetEnvironmentVariable("FOOTPRINT_SMAPS_DIR") is { Length: > 0 } smapsDir)
+        {
+            Directory.CreateDirectory(smapsDir);
+            node.SaveSmaps(Path.Combine(smapsDir, $"{build.Name}-{point}.smaps"));
         }
     }
 

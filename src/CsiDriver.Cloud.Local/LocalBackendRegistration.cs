@@ -13,10 +13,7 @@ public static class LocalBackendRegistration
     public static IServiceCollection AddLocalBackend(this IServiceCollection services, LocalBackendOptions options)
     {
         services.AddValidatedOptions<LocalBackendOptions, LocalBackendOptionsValidator>(options);
-        // The provider takes the option values themselves (its constructor predates IOptions); they come from the
-        // validated options, never from a singleton of their own.
-        services.AddSingleton(sp => ActivatorUtilities.CreateInstance<LocalVolumeProvider>(
-            sp, sp.GetRequiredService<IOptions<LocalBackendOptions>>().Value, sp.GetRequiredService<IOptions<DriverOptions>>().Value));
+        services.AddSingleton<LocalVolumeProvider>();
         services.AddSingleton<IVolumeProvider>(sp => sp.GetRequiredService<LocalVolumeProvider>());
         services.AddSingleton<IGroupSnapshotProvider>(sp => sp.GetRequiredService<LocalVolumeProvider>());
         services.AddSingleton<IDeviceFinder, LocalDeviceFinder>();

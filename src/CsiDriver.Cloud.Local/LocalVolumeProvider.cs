@@ -6,6 +6,7 @@ using CsiDriver.Mounter.Commands;
 using CsiDriver.Mounter.Devices;
 using CsiDriver.Mounter.Mounts;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace CsiDriver.Cloud.Local;
 
@@ -55,12 +56,14 @@ public sealed class LocalVolumeProvider : IVolumeProvider, IGroupSnapshotProvide
     private FileStream? _stateLock;
 
     public LocalVolumeProvider(
-        LocalBackendOptions options,
-        DriverOptions driverOptions,
+        IOptions<LocalBackendOptions> localOptions,
+        IOptions<DriverOptions> driverOptionsAccessor,
         ICommandRunner commands,
         DriverMetrics metrics,
         ILogger<LocalVolumeProvider> logger)
     {
+        var options = localOptions.Value;
+        var driverOptions = driverOptionsAccessor.Value;
         _options = options;
         _paths = new LocalStatePaths(options.StateDir);
         _loops = new LoopDevices(commands);

@@ -55,6 +55,9 @@ public sealed class BlkidFilesystemProbe(ICommandRunner runner, IBlockDevices de
     internal const int Samples = 256;
     internal const int SampleBytes = 64 * 1024;
 
+    /// <summary>Bytes per read: one sample, below the large object heap's threshold.</summary>
+    private const int ReadBytes = 64 * 1024;
+
     // blkid exit codes (blkid(8)): 2 = nothing found, 8 = ambivalent result (several signatures).
     private const int NothingFound = 2;
     private const int Ambivalent = 8;
@@ -115,19 +118,22 @@ public sealed class BlkidFilesystemProbe(ICommandRunner runner, IBlockDevices de
     {
         var size = devices.GetSizeBytes(devices.GetDeviceNumber(device));
         using var handle = File.OpenHandle(device, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        // One buffer for all ~260 reads: a new one per read made each stage allocate 16 MiB, which grew the node
+        // plugin's heap by that much at its first stage.
+        var buffer = new byte[ReadBytes];
         var head = Math.Min(EdgeBytes, size);
-        if (!await RangeIsZeroAsync(handle, 0, head, cancellationToken).ConfigureAwait(false))
+        if (!await RangeIsZeroAsync(handle, buffer, 0, head, cancellationToken).ConfigureAwait(false))
         {
             return false;
         }
         var tailStart = Math.Max(head, size - EdgeBytes);
-        if (!await RangeIsZeroAsync(handle, tailStart, size - tailStart, cancellationToken).ConfigureAwait(false))
+        if (!await RangeIsZeroAsync(handle, buffer, tailStart, size - tailStart, cancellationToken).ConfigureAwait(false))
         {
             return false;
         }
         foreach (var offset in SampleOffsets(head, tailStart))
         {
-            if (!await RangeIsZeroAsync(handle, offset, Math.Min(SampleBytes, tailStart - offset), cancellationToken).ConfigureAwait(false))
+            if (!await RangeIsZeroAsync(handle, buffer, offset, Math.Min(SampleBytes, tailStart - offset), cancellationToken).ConfigureAwait(false))
             {
                 return false;
             }
@@ -150,9 +156,8 @@ public sealed class BlkidFilesystemProbe(ICommandRunner runner, IBlockDevices de
         }
     }
 
-    private static async Task<bool> RangeIsZeroAsync(SafeFileHandle handle, long offset, long length, CancellationToken cancellationToken)
+    private static async Task<bool> RangeIsZeroAsync(SafeFileHandle handle, byte[] buffer, long offset, long length, CancellationToken cancellationToken)
     {
-        var buffer = new byte[64 * 1024];
         var end = offset + length;
         while (offset < end)
         {
