@@ -165,6 +165,66 @@ public sealed class FormatterTests
         Assert.Equal("mkfs.xfs", xfs);
         Assert.Equal(["-b", "size=4096", "-i", "size=512", "--", "/dev/x"], xfsArgs);
         Assert.Equal(FailureKind.InvalidArgument, Assert.Throws<StorageException>(() => Formatter.MkfsCommand("/dev/x", "btrfs", FormatOptions.None)).Kind);
+        Assert.Equal(["-F", "-m", "0", "-E", "lazy_itable_init=1,lazy_journal_init=1", "--", "/dev/x"],
+            Formatter.MkfsCommand("/dev/x", "ext3", FormatOptions.None, overwritePartial: true).Arguments);
+        Assert.Equal(["-f", "--", "/dev/x"], Formatter.MkfsCommand("/dev/x", "xfs", FormatOptions.None, overwritePartial: true).Arguments);
+    }
+
+    [Theory]
+    [InlineData("ext4")]
+    [InlineData("xfs")]
+    public async Task Formatting_again_after_an_interrupted_mkfs_overwrites_data_without_a_signature_and_nothing_else(string fsType)
+    {
+        using var dir = new TestDirectory("reformat");
+        var loop = LoopDevice.Create(dir, Size);
+        // A mkfs cut off before its superblock: what it wrote is there, no signature is.
+        Shell.Run("mkfs." + fsType, "-q", loop.Device);
+        RawBytes.WriteAt(loop.Device, 0, new byte[4096]);
+        Assert.Equal(DeviceContentKind.UnidentifiedData, (await _os.Probe.ProbeAsync(loop.Device, CancellationToken.None)).Kind);
+
+        await _os.Formatter.FormatInterruptedAsync(loop.Device, fsType, FormatOptions.None, CancellationToken.None);
+
+        Assert.Equal(new DeviceContent(DeviceContentKind.Filesystem, fsType), await _os.Probe.ProbeAsync(loop.Device, CancellationToken.None));
+        // A complete filesystem is never formatted again, whatever the caller believes.
+        var uuid = Shell.Run("blkid", "-p", "-s", "UUID", "-o", "value", loop.Device).Trim();
+        var error = await Assert.ThrowsAsync<StorageException>(
+            () => _os.Formatter.FormatInterruptedAsync(loop.Device, fsType, FormatOptions.None, CancellationToken.None));
+        Assert.Equal(FailureKind.FailedPrecondition, error.Kind);
+        Assert.Equal(uuid, Shell.Run("blkid", "-p", "-s", "UUID", "-o", "value", loop.Device).Trim());
+    }
+
+    [Fact]
+    public async Task An_xfs_whose_mkfs_did_not_finish_is_unfinished_and_formatted_again()
+    {
+        using var dir = new TestDirectory("reformat");
+        var loop = LoopDevice.Create(dir, Size);
+        Shell.Run("mkfs.xfs", "-q", loop.Device);
+        Assert.False(await _os.Formatter.IsUnfinishedAsync(loop.Device, "xfs", CancellationToken.None));
+        var uuid = Shell.Run("blkid", "-p", "-s", "UUID", "-o", "value", loop.Device).Trim();
+        // What mkfs.xfs leaves when killed between writing its superblock and clearing sb_inprogress at its end.
+        Shell.Run("xfs_db", "-x", "-c", "sb 0", "-c", "write inprogress 1", "--", loop.Device);
+
+        Assert.True(await _os.Formatter.IsUnfinishedAsync(loop.Device, "xfs", CancellationToken.None));
+        Assert.False(await _os.Formatter.IsUnfinishedAsync(loop.Device, "ext4", CancellationToken.None));
+        await Assert.ThrowsAsync<StorageException>(() => _os.Formatter.FormatInterruptedAsync(loop.Device, "ext4", FormatOptions.None, CancellationToken.None));
+        await _os.Formatter.FormatInterruptedAsync(loop.Device, "xfs", FormatOptions.None, CancellationToken.None);
+
+        Assert.False(await _os.Formatter.IsUnfinishedAsync(loop.Device, "xfs", CancellationToken.None));
+        Assert.NotEqual(uuid, Shell.Run("blkid", "-p", "-s", "UUID", "-o", "value", loop.Device).Trim());
+    }
+
+    [Fact]
+    public async Task Formatting_again_after_an_interruption_refuses_a_partition_table()
+    {
+        using var dir = new TestDirectory("reformat");
+        var loop = LoopDevice.Create(dir, 64 * LoopDevice.MiB);
+        RawBytes.WriteMbrPartitionTable(loop.Device);
+
+        var error = await Assert.ThrowsAsync<StorageException>(
+            () => _os.Formatter.FormatInterruptedAsync(loop.Device, "ext4", FormatOptions.None, CancellationToken.None));
+
+        Assert.Equal(FailureKind.FailedPrecondition, error.Kind);
+        Assert.Equal(new DeviceContent(DeviceContentKind.PartitionTable, "dos"), await _os.Probe.ProbeAsync(loop.Device, CancellationToken.None));
     }
 
     private static Dictionary<string, string> DumpE2fs(string device)

@@ -29,4 +29,8 @@ internal static partial class NodeLog
 
     [LoggerMessage(EventId = 2107, Level = LogLevel.Information, Message = "Volume {VolumeId} is already formatted as {FsType}; its format options do not apply")]
     public static partial void AlreadyFormatted(ILogger logger, string? volumeId, string? fsType);
+
+    [LoggerMessage(EventId = 2108, Level = LogLevel.Warning,
+        Message = "Volume {VolumeId} ({Device}): this node's format of it as {FsType} was interrupted; formatting it again")]
+    public static partial void FormattingAgainAfterInterruptedFormat(ILogger logger, string volumeId, string device, string fsType);
 }

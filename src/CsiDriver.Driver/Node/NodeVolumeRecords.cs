@@ -12,6 +12,14 @@ namespace CsiDriver.Driver.Node;
 internal sealed record PublishedTarget(string Path, string Device, bool Block, bool CreatedTarget);
 
 /// <summary>
+/// This node began to format the volume as FsType when its device was DeviceBytes long (Device: its major:minor then,
+/// for people reading the state dir; a loop device's number can change on re-attach, so it is not compared). Written
+/// before mkfs runs and removed once mkfs completed, so a record that still has it after a crash says a half-written
+/// filesystem on the device is this node's own interrupted mkfs, not someone's data.
+/// </summary>
+internal sealed record FormatIntent(string FsType, long DeviceBytes, string Device);
+
+/// <summary>
 /// What this node remembers about one volume. UsedAsRawBlock and HeldFilesystem are never cleared: a volume that
 /// ever held a filesystem or was ever handed to a pod as a raw device holds data, even when no signature is left
 /// to show it, so it is never formatted. StagingPath/StagedDevice and Targets name the mounts this driver made, so
@@ -27,6 +35,9 @@ internal sealed record NodeVolumeRecord
     public bool UsedAsRawBlock { get; init; }
 
     public bool HeldFilesystem { get; init; }
+
+    /// <summary>Set while this node formats the volume (see <see cref="Node.FormatIntent"/>); never with HeldFilesystem.</summary>
+    public FormatIntent? FormatStarted { get; init; }
 
     public string? StagingPath { get; init; }
 
@@ -92,6 +103,7 @@ internal sealed class NodeVolumeRecords(IOptions<DriverOptions> driverOptions, I
 
     private static bool Same(NodeVolumeRecord a, NodeVolumeRecord b) =>
         a.VolumeId == b.VolumeId && a.Incarnation == b.Incarnation && a.UsedAsRawBlock == b.UsedAsRawBlock && a.HeldFilesystem == b.HeldFilesystem
+        && a.FormatStarted == b.FormatStarted
         && a.StagingPath == b.StagingPath && a.StagedDevice == b.StagedDevice && a.Targets.SequenceEqual(b.Targets);
 
     private string FileFor(string volumeId) =>

@@ -60,9 +60,10 @@ internal sealed class VolumeStager(
         var created = targets.EnsureDirectory(request.StagingPath, "staging_target_path");
         try
         {
-            var (fsType, formatted) = await PrepareFilesystemAsync(request, device, cancellationToken).ConfigureAwait(false);
-            // From now on the volume holds a filesystem, which is data: never format it again, even if its signature goes.
-            records.Update(request.VolumeId, r => r with { HeldFilesystem = true });
+            var (fsType, formatted) = await PrepareFilesystemAsync(request, device, deviceNumber, cancellationToken).ConfigureAwait(false);
+            // From now on the volume holds a filesystem, which is data: never format it again, even if its signature
+            // goes. One atomic write with the end of the format intent, so no crash leaves a record that allows mkfs.
+            records.Update(request.VolumeId, r => r with { HeldFilesystem = true, FormatStarted = null });
             // A filesystem smaller than its device (restored into a larger volume, or expanded while unstaged) is
             // grown here, as the CO will not call NodeExpandVolume for it: ext before mounting (offline),
             // xfs after (xfs grows only mounted; a no-op when it already fills the device).
@@ -120,7 +121,7 @@ internal sealed class VolumeStager(
     }
 
     private void RecordStaged(StageRequest request, DeviceNumber deviceNumber) =>
-        records.Update(request.VolumeId, r => r with { HeldFilesystem = true, StagingPath = request.StagingPath, StagedDevice = deviceNumber.ToString() });
+        records.Update(request.VolumeId, r => r with { HeldFilesystem = true, FormatStarted = null, StagingPath = request.StagingPath, StagedDevice = deviceNumber.ToString() });
 
     private void ForgetStaged(string volumeId, string stagingPath) =>
         records.Update(volumeId, r => r.StagingPath == stagingPath ? r with { StagingPath = null, StagedDevice = null } : r);
@@ -152,23 +153,37 @@ internal sealed class VolumeStager(
         }
     }
 
-    /// <summary>Formats a blank device; otherwise checks what is there may be mounted. Returns the type to mount and whether it was just made.</summary>
-    private async Task<(string FsType, bool Formatted)> PrepareFilesystemAsync(StageRequest request, string device, CancellationToken cancellationToken)
+    /// <summary>
+    /// Formats a blank device, or again a device whose format by this node was interrupted (a kill -9 mid-mkfs);
+    /// otherwise checks what is there may be mounted. Returns the type to mount and whether it was just made.
+    /// </summary>
+    private async Task<(string FsType, bool Formatted)> PrepareFilesystemAsync(
+        StageRequest request, string device, DeviceNumber deviceNumber, CancellationToken cancellationToken)
     {
         var content = await probe.ProbeAsync(device, cancellationToken).ConfigureAwait(false);
         switch (content.Kind)
         {
             case DeviceContentKind.Blank:
                 EnsureNeverHeldData(request.VolumeId, device);
-                // mkfs is never cancelled half-way: a half-written filesystem would read as "not blank" forever after.
-                await formatter.FormatAsync(device, request.FsType, request.FormatOptions, CancellationToken.None).ConfigureAwait(false);
+                await FormatAsync(request, device, deviceNumber, interrupted: false).ConfigureAwait(false);
+                return (request.FsType, true);
+            case DeviceContentKind.UnidentifiedData when InterruptedFormatOf(request, deviceNumber) is { } intent:
+                NodeLog.FormattingAgainAfterInterruptedFormat(logger, request.VolumeId, device, intent.FsType);
+                await FormatAsync(request, device, deviceNumber, interrupted: true).ConfigureAwait(false);
+                return (request.FsType, true);
+            // Killed mid-mkfs.xfs: a signature of the type being made, but unfinished (a finished one is mounted below).
+            case DeviceContentKind.Filesystem when content.Type == request.FsType && InterruptedFormatOf(request, deviceNumber) is { } intent
+                && await formatter.IsUnfinishedAsync(device, content.Type, cancellationToken).ConfigureAwait(false):
+                NodeLog.FormattingAgainAfterInterruptedFormat(logger, request.VolumeId, device, intent.FsType);
+                await FormatAsync(request, device, deviceNumber, interrupted: true).ConfigureAwait(false);
                 return (request.FsType, true);
             case DeviceContentKind.Filesystem when !CapabilityMapper.SupportedFsTypes.Contains(content.Type):
                 throw StorageException.FailedPrecondition(
                     $"volume {request.VolumeId} ({device}) holds {content.Describe()}; this driver mounts only ext4, ext3 and xfs and will not reformat it");
             case DeviceContentKind.Filesystem when request.RequestedFsType.Length > 0 && content.Type != request.RequestedFsType:
                 throw StorageException.FailedPrecondition(
-                    $"volume {request.VolumeId} ({device}) already holds {content.Describe()} but fs_type {request.RequestedFsType} was requested; it will not be reformatted");
+                    $"volume {request.VolumeId} ({device}) already holds {content.Describe()} but fs_type {request.RequestedFsType} was requested; it will not be reformatted"
+                    + UnfinishedFormatNote(request, deviceNumber));
             case DeviceContentKind.Filesystem:
                 if (!request.FormatOptions.IsEmpty)
                 {
@@ -177,8 +192,57 @@ internal sealed class VolumeStager(
                 return (content.Type, false);
             default:
                 throw StorageException.FailedPrecondition(
-                    $"volume {request.VolumeId} ({device}) holds {content.Describe()}; it will not be formatted or mounted");
+                    $"volume {request.VolumeId} ({device}) holds {content.Describe()}; it will not be formatted or mounted"
+                    + UnfinishedFormatNote(request, deviceNumber));
         }
+    }
+
+    /// <summary>
+    /// Records the intent (crash-safe) before mkfs writes anything, so that after a kill mid-mkfs the retry knows the
+    /// half-written device is this node's own doing. mkfs is never cancelled half-way.
+    /// </summary>
+    private async Task FormatAsync(StageRequest request, string device, DeviceNumber deviceNumber, bool interrupted)
+    {
+        var intent = new FormatIntent(request.FsType, devices.GetSizeBytes(deviceNumber), deviceNumber.ToString());
+        records.Update(request.VolumeId, r => r with { FormatStarted = intent });
+        if (interrupted)
+        {
+            await formatter.FormatInterruptedAsync(device, request.FsType, request.FormatOptions, CancellationToken.None).ConfigureAwait(false);
+        }
+        else
+        {
+            await formatter.FormatAsync(device, request.FsType, request.FormatOptions, CancellationToken.None).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// The record's format intent when it proves that data without a signature on the device is this node's own
+    /// interrupted mkfs of this volume: same volume (the record is per volume id and incarnation), same device size,
+    /// same filesystem type asked for now, and nothing since then (no filesystem completed, no raw publish). The
+    /// device number is not compared: a re-attached loop device can get another one. The intent is per node: a
+    /// volume half-formatted on one node and then staged on another is refused there (the safe side).
+    /// </summary>
+    private FormatIntent? InterruptedFormatOf(StageRequest request, DeviceNumber deviceNumber)
+    {
+        var record = records.Read(request.VolumeId);
+        return record is { FormatStarted: { } intent, HeldFilesystem: false, UsedAsRawBlock: false }
+            && intent.FsType == request.FsType && intent.DeviceBytes == devices.GetSizeBytes(deviceNumber)
+            ? intent
+            : null;
+    }
+
+    /// <summary>Why an interrupted format recorded for the volume did not allow formatting again, for the refusal.</summary>
+    private string UnfinishedFormatNote(StageRequest request, DeviceNumber deviceNumber)
+    {
+        if (records.Read(request.VolumeId).FormatStarted is not { } intent)
+        {
+            return string.Empty;
+        }
+        return intent.FsType != request.FsType
+            ? $" (this node's format of it as {intent.FsType} was interrupted; stage it with fs_type {intent.FsType} to finish it)"
+            : intent.DeviceBytes != devices.GetSizeBytes(deviceNumber)
+                ? $" (this node's format of it was interrupted when the device was {intent.DeviceBytes} bytes; it is {devices.GetSizeBytes(deviceNumber)} now)"
+                : string.Empty;
     }
 
     /// <summary>
