@@ -97,6 +97,9 @@ public static class DriverHost
         app.Lifetime.ApplicationStarted.Register(() => HostLog.Serving(
             app.Logger, typeof(DriverHost).Assembly.GetName().Version, options.DriverName, options.Endpoint, options.Mode, options.Backend,
             options.NodeId ?? "(backend default)"));
+        // Once start-up is over, the image's pages only it touched go back to the kernel (StartupPages).
+        app.Lifetime.ApplicationStarted.Register(() => _ = StartupPages.ReleaseAfterStartAsync(
+            app.Services.GetService<TimeProvider>() ?? TimeProvider.System, app.Logger, app.Lifetime.ApplicationStopping));
         app.Lifetime.ApplicationStopped.Register(() => TryDelete(options.SocketPath));
         return app;
     }
