@@ -31,21 +31,6 @@ public static class ValidatedOptions
         return services.AddOptions<TOptions>().ValidateOnStart();
     }
 
-    /// <summary>
-    /// Runs the validators of <paramref name="values"/> now, for the few settings the host needs before its services
-    /// exist (the socket path, logging, which services to register). Throws <see cref="OptionsValidationException"/>
-    /// listing every problem.
-    /// </summary>
-    public static void ThrowIfInvalid<TOptions>(IValidateOptions<TOptions> validator, TOptions values)
-        where TOptions : class
-    {
-        var result = validator.Validate(Microsoft.Extensions.Options.Options.DefaultName, values);
-        if (result.Failed)
-        {
-            throw new OptionsValidationException(Microsoft.Extensions.Options.Options.DefaultName, typeof(TOptions), result.Failures);
-        }
-    }
-
     /// <summary>The validator result of a list of problems (empty: success).</summary>
     public static ValidateOptionsResult ToResult(IReadOnlyList<string> errors) =>
         errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
