@@ -14,7 +14,12 @@ public sealed record StartFigures(IReadOnlyList<TimeSpan> ProbeReady, IReadOnlyL
 
 public sealed record ControllerFigures(TimeSpan ProbeReady, double IdleRssMiB, double PeakRssMiB);
 
-public sealed record LifecycleFigures(int Count, double IdleRssMiB, double AfterWarmupRssMiB, double AfterRssMiB, double PeakRssMiB, TimeSpan Mean)
+/// <summary>
+/// RSS of the node over its lifecycles. Idle, after the warm-up and after the run are each read as the idle figure is:
+/// after the settle time and a liveness Probe (what a probed DaemonSet pod sits at between pods);
+/// <see cref="AtEndRssMiB"/> is read at once after the last lifecycle.
+/// </summary>
+public sealed record LifecycleFigures(int Count, double IdleRssMiB, double AfterWarmupRssMiB, double AtEndRssMiB, double AfterRssMiB, double PeakRssMiB, TimeSpan Mean)
 {
     /// <summary>Growth over the run, against the RSS after warm-up (first-use allocations are not growth).</summary>
     public double Growth => AfterRssMiB / AfterWarmupRssMiB - 1;
@@ -54,11 +59,7 @@ public static class FootprintBenchmark
             }
             probe.Add(driver.ProbeReady);
             socket.Add(driver.SocketReady);
-            await Task.Delay(settings.Settle);
-            // An idle node plugin is still probed by livenessprobe; read RSS after such a call, not in a silence no
-            // DaemonSet pod has (the start-up pages the driver gives back partly fault in again on the first call).
-            await driver.Identity.ProbeAsync(new ProbeRequest(), deadline: DateTime.UtcNow.AddSeconds(5));
-            rss.Add(driver.RssMiB);
+            rss.Add(await SettledRssMiBAsync(driver, settings));
         }
         return new StartFigures(probe, socket, rss);
     }
@@ -87,8 +88,8 @@ public static class FootprintBenchmark
         await controller.ControllerUnpublishVolumeAsync(
             new ControllerUnpublishVolumeRequest { VolumeId = volume.VolumeId, NodeId = "i-0f00dfeed0000001a" }, deadline: Deadline());
         await controller.DeleteVolumeAsync(new DeleteVolumeRequest { VolumeId = volume.VolumeId }, deadline: Deadline());
-        await Task.Delay(settings.Settle);
-        return new ControllerFigures(driver.ProbeReady, driver.RssMiB, driver.PeakRssMiB);
+        var idle = await SettledRssMiBAsync(driver, settings);
+        return new ControllerFigures(driver.ProbeReady, idle, driver.PeakRssMiB);
     }
 
     /// <summary>
@@ -102,8 +103,7 @@ public static class FootprintBenchmark
         configuration.Driver.Endpoint = "unix://" + dir.Path("controller.sock");
         await using var controllerHost = await RunningDriver.StartAsync(configuration);
         await using var node = await DriverUnderTest.StartAsync(build, dir.Path("csi.sock"), NodeArguments(dir), null, settings.StartTimeout);
-        await Task.Delay(settings.Settle);
-        var idle = node.RssMiB;
+        var idle = await SettledRssMiBAsync(node, settings);
 
         var capability = MountCapability();
         var create = new CreateVolumeRequest { Name = "pvc-footprint-life", CapacityRange = new CapacityRange { RequiredBytes = 128L << 20 } };
@@ -116,14 +116,13 @@ public static class FootprintBenchmark
         {
             Snapshot(node, build, "idle");
             await lifecycle.RunAsync();
-            await Task.Delay(settings.Settle);
+            await SettledRssMiBAsync(node, settings);
             Snapshot(node, build, "after-first");
             for (var i = 1; i < settings.WarmupLifecycles; i++)
             {
                 await lifecycle.RunAsync();
             }
-            await Task.Delay(settings.Settle);
-            var afterWarmup = node.RssMiB;
+            var afterWarmup = await SettledRssMiBAsync(node, settings);
             Snapshot(node, build, "after-warmup");
             var clock = Stopwatch.StartNew();
             for (var i = 0; i < settings.Lifecycles; i++)
@@ -131,15 +130,29 @@ public static class FootprintBenchmark
                 await lifecycle.RunAsync();
             }
             var mean = clock.Elapsed / Math.Max(1, settings.Lifecycles);
-            await Task.Delay(settings.Settle);
+            var atEnd = node.RssMiB;
             Snapshot(node, build, "end");
-            return new LifecycleFigures(settings.Lifecycles, idle, afterWarmup, node.RssMiB, node.PeakRssMiB, mean);
+            var after = await SettledRssMiBAsync(node, settings);
+            Snapshot(node, build, "end-settled");
+            return new LifecycleFigures(settings.Lifecycles, idle, afterWarmup, atEnd, after, node.PeakRssMiB, mean);
         }
         finally
         {
             await controllerHost.Controller.ControllerUnpublishVolumeAsync(new ControllerUnpublishVolumeRequest { VolumeId = volume.VolumeId, NodeId = NodeId });
             await controllerHost.Controller.DeleteVolumeAsync(new DeleteVolumeRequest { VolumeId = volume.VolumeId });
         }
+    }
+
+    /// <summary>
+    /// RSS once the process has sat idle for the settle time and then answered a liveness Probe: an idle DaemonSet or
+    /// controller pod is still probed every few seconds, so a silence no pod has would flatter the figure (the pages
+    /// the driver gives back when it goes quiet partly fault in again on the next call).
+    /// </summary>
+    private static async Task<double> SettledRssMiBAsync(DriverUnderTest driver, FootprintSettings settings)
+    {
+        await Task.Delay(settings.Settle);
+        await driver.Identity.ProbeAsync(new ProbeRequest(), deadline: DateTime.UtcNow.AddSeconds(5));
+        return driver.RssMiB;
     }
 
     /// <summary>Prints the RSS split at a point of the lifecycle run; with FOOTPRINT_SMAPS_DIR set, keeps the process's smaps there too.</summary>

@@ -105,7 +105,7 @@ foreach (var build in builds)
     if (root && Wanted("lifecycles") && lifecycles > 0)
     {
         cycles = await FootprintBenchmark.MeasureNodeLifecyclesAsync(build, settings);
-        Console.WriteLine($"   {cycles.Count} lifecycles: {Report.Ms(cycles.Mean)} each; RSS idle {Report.MiB(cycles.IdleRssMiB)}, after warm-up {Report.MiB(cycles.AfterWarmupRssMiB)}, after {Report.MiB(cycles.AfterRssMiB)} ({cycles.Growth:+0.0%;-0.0%})");
+        Console.WriteLine($"   {cycles.Count} lifecycles: {Report.Ms(cycles.Mean)} each; RSS idle {Report.MiB(cycles.IdleRssMiB)}, after warm-up {Report.MiB(cycles.AfterWarmupRssMiB)}, at the end {Report.MiB(cycles.AtEndRssMiB)} (peak {Report.MiB(cycles.PeakRssMiB)}), settled after {Report.MiB(cycles.AfterRssMiB)} ({cycles.Growth:+0.0%;-0.0%})");
     }
     results.Add(new BuildFigures(build, start, controller, cycles));
 }

@@ -66,6 +66,15 @@ public sealed partial class DriverOptions
 
     public const string DefaultKubeletDir = "/var/lib/kubelet";
 
+    /// <summary>
+    /// How long without a volume call (Identity calls do not count) before the driver gives memory back: a compacting
+    /// collection, free native heap pages, and the file pages only this process maps. Zero keeps everything.
+    /// </summary>
+    public TimeSpan TrimMemoryAfter { get; set; } = DefaultTrimMemoryAfter;
+
+    /// <summary>Long enough that kubelet's stage and publish of one pod, issued back to back, fall in one burst.</summary>
+    public static readonly TimeSpan DefaultTrimMemoryAfter = TimeSpan.FromSeconds(2);
+
     /// <summary>The node state directory, explicit or derived from the kubelet directory and the driver name.</summary>
     public string EffectiveNodeStateDir => NodeStateDir ?? Path.Combine(KubeletDir, "plugins", DriverName, "node-state");
 
@@ -136,6 +145,10 @@ public sealed partial class DriverOptions
         if (VolumeAttachLimit < 0)
         {
             errors.Add("--volume-attach-limit must not be negative");
+        }
+        if (TrimMemoryAfter < TimeSpan.Zero)
+        {
+            errors.Add($"--trim-memory-after must not be negative, got {TrimMemoryAfter.TotalSeconds:0.###}");
         }
         ValidateNodePaths(errors);
         if (!SupportedCsiCapabilities.Contains(CsiCapabilities))

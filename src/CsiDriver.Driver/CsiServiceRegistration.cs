@@ -26,6 +26,8 @@ public static class CsiServiceRegistration
     {
         services.AddSingleton<DriverMetrics>();
         services.AddSingleton<OperationLocks>();
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<CallActivity>();
         services.AddSingleton<IReadinessCheck, BackendReadinessCheck>();
         services.AddGrpc(grpc =>
         {

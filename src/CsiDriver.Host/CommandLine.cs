@@ -68,6 +68,11 @@ public sealed class CommandLine
     {
         Description = "Overrides the max volumes per node reported by NodeGetInfo; 0 keeps the backend's value.",
     };
+    private readonly Option<double> _trimMemoryAfter = new("--trim-memory-after")
+    {
+        Description = "Seconds without a volume call (Probe does not count) after which the driver gives memory back to the kernel; 0 never does.",
+        DefaultValueFactory = _ => DriverOptions.DefaultTrimMemoryAfter.TotalSeconds,
+    };
     private readonly Option<string> _kubeletDir = new("--kubelet-dir")
     {
         Description = "Node: kubelet's root directory (kubelet --root-dir). Stage, publish, unpublish, unstage, expand and stats act only below its pods/ and plugins/kubernetes.io/csi/ directories.",
@@ -137,7 +142,7 @@ public sealed class CommandLine
         var root = new RootCommand("CsiDriver: a CSI driver for cloud block volumes (AWS EBS) and local loop-device volumes.")
         {
             _endpoint, _mode, _driverName, _nodeId, _backend, _stateDir, _zone, _localCapacity, _localMaxVolumeSize, _logFormat, _logLevel,
-            _metricsAddress, _volumeAttachLimit, _csiCapabilities, _kubeletDir, _allowedPathRoots, _nodeStateDir, _region, _ec2Endpoint, _regionEndpoints, _extraTags, _metadataSources,
+            _metricsAddress, _volumeAttachLimit, _trimMemoryAfter, _csiCapabilities, _kubeletDir, _allowedPathRoots, _nodeStateDir, _region, _ec2Endpoint, _regionEndpoints, _extraTags, _metadataSources,
             _instanceId, _availabilityZone, _availabilityZoneId, _instanceType, _outpostArn, _retryMode, _paceCalls, _groupSnapshotWait,
         };
         root.SetAction(async (result, cancellationToken) =>
@@ -170,6 +175,7 @@ public sealed class CommandLine
             LogLevel = result.GetValue(_logLevel)!,
             MetricsAddress = result.GetValue(_metricsAddress),
             VolumeAttachLimit = result.GetValue(_volumeAttachLimit),
+            TrimMemoryAfter = Seconds(result.GetValue(_trimMemoryAfter), "--trim-memory-after"),
             KubeletDir = result.GetValue(_kubeletDir)!,
             AllowedPathRoots = result.GetValue(_allowedPathRoots) ?? [],
             NodeStateDir = result.GetValue(_nodeStateDir),

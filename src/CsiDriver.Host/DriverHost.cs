@@ -2,6 +2,7 @@ using CsiDriver.Cloud.Aws;
 using CsiDriver.Cloud.Local;
 using CsiDriver.Core;
 using CsiDriver.Driver;
+using CsiDriver.Host.Memory;
 using CsiDriver.Host.Observability;
 using CsiDriver.Kubernetes;
 using CsiDriver.Mounter;
@@ -87,6 +88,7 @@ public static class DriverHost
         }
         builder.AddObservability(options);
         builder.Services.AddKubernetesNodeApi(options.RunsNode);
+        builder.Services.AddIdleMemoryTrimmer(options);
 
         // Tests replace services here (a fake provider, a test device finder); the last registration wins.
         configureServices?.Invoke(builder.Services);
@@ -97,9 +99,6 @@ public static class DriverHost
         app.Lifetime.ApplicationStarted.Register(() => HostLog.Serving(
             app.Logger, typeof(DriverHost).Assembly.GetName().Version, options.DriverName, options.Endpoint, options.Mode, options.Backend,
             options.NodeId ?? "(backend default)"));
-        // Once start-up is over, the image's pages only it touched go back to the kernel (StartupPages).
-        app.Lifetime.ApplicationStarted.Register(() => _ = StartupPages.ReleaseAfterStartAsync(
-            app.Services.GetService<TimeProvider>() ?? TimeProvider.System, app.Logger, app.Lifetime.ApplicationStopping));
         app.Lifetime.ApplicationStopped.Register(() => TryDelete(options.SocketPath));
         return app;
     }

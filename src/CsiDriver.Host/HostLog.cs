@@ -10,6 +10,7 @@ internal static partial class HostLog
         Message = "csi-driver {Version} serving {DriverName} on {Endpoint}: mode {Mode}, backend {Backend}, node {NodeId}")]
     public static partial void Serving(ILogger logger, Version? version, string driverName, string endpoint, DriverMode mode, BackendKind backend, string nodeId);
 
-    [LoggerMessage(EventId = 1001, Level = LogLevel.Debug, Message = "advised the kernel to page out {MiB} MiB of the executable's start-up pages")]
-    public static partial void StartupPagesReleased(ILogger logger, long miB);
+    [LoggerMessage(EventId = 1001, Level = LogLevel.Debug,
+        Message = "gave memory back after {QuietSeconds} s without calls in {DurationMs} ms: resident {BeforeMiB} -> {AfterMiB} MiB ({FileMiB} MiB of file mappings advised out)")]
+    public static partial void MemoryTrimmed(ILogger logger, double quietSeconds, long beforeMiB, long afterMiB, long fileMiB, long durationMs);
 }

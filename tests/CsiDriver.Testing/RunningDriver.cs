@@ -58,6 +58,8 @@ public sealed class RunningDriver : IAsyncDisposable
                 LogLevel = "Warning",
                 AllowedPathRoots = [directory.Root],
                 NodeStateDir = directory.Path("node-state"),
+                // One test process hosts many drivers; the trim's collection is process-wide (IdleMemoryTrimmerTests cover it).
+                TrimMemoryAfter = TimeSpan.Zero,
             },
             new LocalBackendOptions { StateDir = directory.Path("state") },
             new AwsBackendOptions());

@@ -10,9 +10,10 @@ namespace CsiDriver.Driver.Grpc;
 
 /// <summary>
 /// Wraps every CSI call: maps domain failures to status codes, logs one line per call
-/// (method, ids, duration, code; never the request body, so secrets stay out), and records metrics.
+/// (method, ids, duration, code; never the request body, so secrets stay out), records metrics, and tells
+/// <see cref="CallActivity"/> when work starts and ends.
 /// </summary>
-public sealed class CsiCallInterceptor(ILogger<CsiCallInterceptor> logger, DriverMetrics metrics) : Interceptor
+public sealed class CsiCallInterceptor(ILogger<CsiCallInterceptor> logger, DriverMetrics metrics, CallActivity activity) : Interceptor
 {
     public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(
         TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
@@ -20,6 +21,11 @@ public sealed class CsiCallInterceptor(ILogger<CsiCallInterceptor> logger, Drive
         var method = MethodName(context.Method);
         var ids = request is IMessage message ? RequestFields.Identifiers(message) : [];
         var started = Stopwatch.GetTimestamp();
+        var work = CallActivity.IsWork(context.Method);
+        if (work)
+        {
+            activity.CallStarted();
+        }
         metrics.RpcStarted(method);
         var code = StatusCode.OK;
         string? error = null;
@@ -65,6 +71,10 @@ public sealed class CsiCallInterceptor(ILogger<CsiCallInterceptor> logger, Drive
             var elapsed = Stopwatch.GetElapsedTime(started);
             metrics.RpcFinished(method, code.ToString(), elapsed);
             Log(method, ids, elapsed, code, error);
+            if (work)
+            {
+                activity.CallEnded();
+            }
         }
     }
 

@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using System.Text;
 using CsiDriver.Core;
 using CsiDriver.Core.Node;
@@ -107,5 +106,5 @@ internal sealed class NodeVolumeRecords(IOptions<DriverOptions> driverOptions, I
         && a.StagingPath == b.StagingPath && a.StagedDevice == b.StagedDevice && a.Targets.SequenceEqual(b.Targets);
 
     private string FileFor(string volumeId) =>
-        Path.Combine(Directory, Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(volumeId)))[..32] + ".json");
+        Path.Combine(Directory, Convert.ToHexStringLower(Sha256.HashData(Encoding.UTF8.GetBytes(volumeId)))[..32] + ".json");
 }

@@ -32,6 +32,8 @@ public static class SimulatedAws
                 NodeId = ControllerInstanceId,
                 Backend = BackendKind.Aws,
                 LogLevel = logLevel,
+                // One test process hosts many drivers; the trim's collection is process-wide (IdleMemoryTrimmerTests cover it).
+                TrimMemoryAfter = TimeSpan.Zero,
             },
             new LocalBackendOptions { StateDir = directory.Path("state") },
             new AwsBackendOptions
