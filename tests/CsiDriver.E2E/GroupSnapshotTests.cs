@@ -67,7 +67,11 @@ public sealed class GroupSnapshotTests(ClusterFixture cluster, ITestOutputHelper
         var group = await t.Step($"VolumeGroupSnapshot of {Claims.Length} readyToUse", () => t.WaitGroupSnapshotReadyAsync("group"));
         // A "still pending" answer on the way (aws) is an error the snapshotter records; ready clears it.
         Assert.Null(group["status"]?["error"]);
-        var members = await t.GroupMembersAsync("group");
+        // snapshot-controller creates the member VolumeSnapshots and marks them with the group's name on its own
+        // time (client-side throttled): the group can read readyToUse a moment before the last member says so.
+        var members = await t.Step($"{Claims.Length} member snapshots named in the group", () => t.UntilAsync(
+            "every claim's member snapshot", () => t.GroupMembersAsync("group"), m => m.Count == Claims.Length,
+            m => string.Join(", ", m.Keys.Order())));
         Assert.Equal(Claims, members.Keys.Order());
         foreach (var (pvc, snapshot) in members)
         {

@@ -77,12 +77,19 @@ public sealed partial class ProcessMemory : IProcessMemory
             return 0;
         }
         long advised = 0;
-        foreach (var (start, length) in mappings)
+        try
         {
-            if (MAdvise((nint)start, (nuint)length, MadvPageout) == 0)
+            foreach (var (start, length) in mappings)
             {
-                advised += length;
+                if (MAdvise((nint)start, (nuint)length, MadvPageout) == 0)
+                {
+                    advised += length;
+                }
             }
+        }
+        catch (Exception ex) when (ex is EntryPointNotFoundException or DllNotFoundException)
+        {
+            // No C library answers to "libc" here: nothing is paged out this way.
         }
         return advised;
     }
