@@ -33,7 +33,7 @@ public sealed class CallActivity
         }
     }
 
-    /// <summary>True for calls of the Identity service (<c>/csi.v1.Identity/Probe</c>), which are not work.</summary>
+    /// <summary>False for calls of the Identity service (<c>/csi.v1.Identity/Probe</c>), which are not work; true for every other.</summary>
     public static bool IsWork(string grpcMethod) => !grpcMethod.StartsWith("/csi.v1.Identity/", StringComparison.Ordinal);
 
     public void CallStarted()

@@ -57,9 +57,9 @@ public sealed partial class ProcessMemory : IProcessMemory
 
     /// <summary>
     /// Advises the kernel to page out this process's private file mappings: its own executable (NativeAOT) or the
-    /// runtime and assemblies (JIT), and the shared libraries it loaded (libcrypto arrives with the first stage, for
-    /// the node record's file name). The kernel skips pages other processes map too, so only what this process alone
-    /// keeps resident goes; returns the bytes advised.
+    /// runtime and assemblies (JIT), and the shared libraries it loaded (libssl and libcrypto once TLS has been used,
+    /// e.g. by the Kubernetes API client at start). The kernel skips pages other processes map too, so only what this
+    /// process alone keeps resident goes; returns the bytes advised.
     /// </summary>
     public static long PageOutFileMappings()
     {
